@@ -1,0 +1,258 @@
+"""« Modification du mot de passe » (CORE-4, CORE-6), sub-accounts (CORE-8) and
+the user's own history (CORE-10)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app import audit
+from app.extensions import db
+from app.forms import ChangePasswordForm, ConfirmForm, NewPasswordForm, ProfilesForm, SubAccountForm
+from app.htmx import redirect_to, render
+from app.mail import queue_mail
+from app.models import Account, AuditEvent
+from app.passwords import (
+    context_words_for,
+    effective_policy,
+    evaluate,
+    previous_hashes_for,
+    problems,
+    rules_for,
+    set_password,
+    verify_password,
+)
+from app.sessions import end_other_sessions
+from app.spaces import before_password_change, current_space, public, space_bp
+from app.tokens import issue_temporary_password, public_url, revoke
+
+HISTORY_PAGE_SIZE = 25
+
+
+def _account() -> Account:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------
+# Password change
+# --------------------------------------------------------------------------
+
+
+@space_bp.route("/password/change", methods=["GET", "POST"])
+@before_password_change
+def change_password():
+    """Change the password; when a change is forced (first login, after a reset)
+    the current password was just typed at login and is not asked again."""
+    space = current_space()
+    account = _account()
+    forced = account.must_change_password
+    form = NewPasswordForm() if forced else ChangePasswordForm()
+    policy = effective_policy(space)
+    if form.validate_on_submit():
+        if not forced and not verify_password(account.password_hash, form.current_password.data):
+            form.current_password.errors = list(form.current_password.errors) + [_("Mot de passe actuel incorrect.")]
+        else:
+            errors = problems(
+                policy,
+                form.new_password.data,
+                context_words=context_words_for(space, account),
+                previous_hashes=previous_hashes_for(account, policy),
+            )
+            if errors:
+                form.new_password.errors = list(form.new_password.errors) + errors
+            else:
+                set_password(account, form.new_password.data)
+                revoke(account)
+                ended = end_other_sessions(account)
+                audit.record("password_changed", account=account, forced=forced, other_sessions_ended=ended)
+                db.session.commit()
+                flash(_("Votre mot de passe a été modifié."), "success")
+                return redirect_to(url_for("space.dashboard"))
+    return render("accounts/change_password.html", form=form, policy=policy, forced=forced, rules=rules_for(policy))
+
+
+@space_bp.post("/password/check")
+@public
+@before_password_change
+def check_password():
+    """Live policy check as the user types (HTMX): the rules, each marked met or not.
+    The previous-password rule is only checked on submit (it would be an oracle)."""
+    space = current_space()
+    policy = effective_policy(space)
+    password = request.form.get("new_password", "")[:256]
+    account = _account() if current_user.is_authenticated and current_user.space_key == space.key else None
+    words = context_words_for(space, account) if account is not None else [space.insurer, space.insurer_name]
+    rules = evaluate(policy, password, context_words=words) if password else rules_for(policy)
+    rules = [replace(r, ok=None) if r.code == "previous" else r for r in rules]
+    return render("accounts/_policy.html", rules=rules)
+
+
+# --------------------------------------------------------------------------
+# History
+# --------------------------------------------------------------------------
+
+
+@space_bp.get("/history")
+def history():
+    """The account's own audit trail, newest first, by pages."""
+    account = _account()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    base = select(AuditEvent).where(AuditEvent.account_id == account.id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    events = db.session.scalars(
+        base.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)
+    ).all()
+    pages = max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1)
+    return render(
+        "accounts/history.html", events=events, page=page, pages=pages, total=total, action_labels=audit.action_labels()
+    )
+
+
+# --------------------------------------------------------------------------
+# Sub-accounts (CORE-8)
+# --------------------------------------------------------------------------
+
+
+def _main_account() -> Account:
+    """The logged-in main account of a space that has sub-accounts (403 otherwise)."""
+    space = current_space()
+    account = _account()
+    if not space.subaccounts or not account.is_main:
+        abort(403)
+    return account
+
+
+def _own_subaccount(account_id: int) -> Account:
+    """A sub-account of the logged-in main account: every sub-account query goes through here."""
+    main = _main_account()
+    sub = db.session.scalar(select(Account).where(Account.id == account_id, Account.parent_id == main.id))
+    if sub is None:
+        abort(404)
+    return sub
+
+
+def _profile_choices(main: Account) -> list[tuple[str, str]]:
+    space = current_space()
+    return [(code, space.profile_label(code)) for code in main.effective_profiles]
+
+
+@space_bp.get("/accounts")
+def subaccounts():
+    main = _main_account()
+    subs = db.session.scalars(select(Account).where(Account.parent_id == main.id).order_by(Account.login)).all()
+    return render("accounts/subaccounts.html", subs=subs, main=main, action_form=ConfirmForm())
+
+
+@space_bp.route("/accounts/new", methods=["GET", "POST"])
+def subaccount_new():
+    space = current_space()
+    main = _main_account()
+    form = SubAccountForm()
+    form.profiles.choices = _profile_choices(main)
+    if form.validate_on_submit():
+        login = f"{main.login}/{form.identifier.data}"
+        taken = db.session.scalar(select(Account.id).where(Account.space_key == space.key, Account.login == login))
+        if taken:
+            form.identifier.errors = list(form.identifier.errors) + [_("Cet identifiant est déjà utilisé.")]
+        else:
+            sub = Account(
+                space_key=space.key,
+                login=login,
+                tenant_ref=main.tenant_ref,
+                parent_id=main.id,
+                display_name=form.display_name.data.strip(),
+                email=form.email.data.strip().lower(),
+                profiles=[p for p in form.profiles.data if p in main.effective_profiles],
+                must_change_password=True,
+            )
+            db.session.add(sub)
+            db.session.flush()
+            _send_subaccount_password(space, sub, created=True)
+            audit.record("subaccount_created", account=main, subaccount=sub.login, profiles=sub.profiles)
+            db.session.commit()
+            flash(_("Le sous-compte %(login)s a été créé ; son mot de passe lui a été envoyé par e-mail.", login=sub.login), "success")
+            return redirect_to(url_for("space.subaccounts"))
+    return render("accounts/subaccount_form.html", form=form, sub=None, login_prefix=main.login + "/")
+
+
+def _send_subaccount_password(space, sub: Account, *, created: bool) -> None:
+    """A temporary password to the sub-account's own address (SAFE-1): the main account never sees it."""
+    password = issue_temporary_password(sub, effective_policy(space))
+    queue_mail(
+        sub.email,
+        _("%(name)s : votre accès au portail", name=space.insurer_name),
+        "subaccount_password",
+        insurer=space.insurer,
+        space=space,
+        account=sub,
+        password=password,
+        created=created,
+        hours=current_app.config["TEMPORARY_PASSWORD_HOURS"],
+        login_url=public_url("space.login", insurer=space.insurer, space=space.code),
+    )
+
+
+@space_bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])
+def subaccount_edit(account_id: int):
+    """Edit a sub-account's profiles (never more than the main account's)."""
+    main = _main_account()
+    sub = _own_subaccount(account_id)
+    form = ProfilesForm(data={"profiles": sub.profiles} if request.method == "GET" else None)
+    form.profiles.choices = _profile_choices(main)
+    if form.validate_on_submit():
+        sub.profiles = [p for p in form.profiles.data if p in main.effective_profiles]
+        audit.record("subaccount_profiles_changed", account=main, subaccount=sub.login, profiles=sub.profiles)
+        db.session.commit()
+        flash(_("Les profils de %(login)s ont été modifiés.", login=sub.login), "success")
+        return redirect_to(url_for("space.subaccounts"))
+    return render("accounts/subaccount_edit.html", form=form, sub=sub)
+
+
+def _subaccount_action(account_id: int):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _main_account(), _own_subaccount(account_id)
+
+
+@space_bp.post("/accounts/<int:account_id>/reset")
+def subaccount_reset(account_id: int):
+    space = current_space()
+    main, sub = _subaccount_action(account_id)
+    _send_subaccount_password(space, sub, created=False)
+    sub.must_change_password = True
+    end_other_sessions(sub)
+    audit.record("subaccount_reset", account=main, subaccount=sub.login)
+    audit.record("password_reset", account=sub, via="main_account")
+    db.session.commit()
+    flash(_("Un nouveau mot de passe temporaire a été envoyé à %(login)s.", login=sub.login), "success")
+    return redirect_to(url_for("space.subaccounts"))
+
+
+@space_bp.post("/accounts/<int:account_id>/disable")
+def subaccount_disable(account_id: int):
+    main, sub = _subaccount_action(account_id)
+    sub.status = "active" if sub.status == "disabled" else "disabled"
+    if sub.status == "disabled":
+        end_other_sessions(sub)
+    audit.record("subaccount_enabled" if sub.status == "active" else "subaccount_disabled", account=main, subaccount=sub.login)
+    db.session.commit()
+    message = _("Le sous-compte %(login)s est réactivé.") if sub.status == "active" else _("Le sous-compte %(login)s est désactivé.")
+    flash(message % {"login": sub.login}, "success")
+    return redirect_to(url_for("space.subaccounts"))
+
+
+@space_bp.post("/accounts/<int:account_id>/delete")
+def subaccount_delete(account_id: int):
+    main, sub = _subaccount_action(account_id)
+    login = sub.login
+    end_other_sessions(sub)
+    db.session.delete(sub)
+    audit.record("subaccount_deleted", account=main, subaccount=login)
+    db.session.commit()
+    flash(_("Le sous-compte %(login)s a été supprimé.", login=login), "success")
+    return redirect_to(url_for("space.subaccounts"))
+

@@ -1,0 +1,1 @@
+"""Login, logout, forgotten password and reset links of every space."""

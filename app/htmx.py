@@ -1,0 +1,43 @@
+"""HTMX helpers: one way to answer with a partial or a full page, and typed
+helpers for HTMX response headers."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, make_response, redirect, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for an HTMX request that expects a fragment (not a history restore)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def partial_name(template: str) -> str:
+    """``space/dashboard.html`` → ``space/_dashboard.html``: the partial the page includes."""
+    folder, _, name = template.rpartition("/")
+    return f"{folder}/_{name}" if folder else f"_{name}"
+
+
+def render(template: str, status: int = 200, **context: Any) -> Response:
+    """Render the full page, or for an HTMX request its partial (``_``-prefixed
+    template that the page includes). Always sends ``Vary: HX-Request``."""
+    name = partial_name(template) if is_htmx() else template
+    response = make_response(render_template(name, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_to(location: str) -> Response:
+    """A redirect that works for both kinds of requests: ``HX-Redirect`` for HTMX
+    (so the whole page changes, not a fragment), 303 otherwise."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+    else:
+        response = redirect(location, code=303)
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["is_htmx"] = is_htmx

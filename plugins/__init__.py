@@ -1,0 +1,1 @@
+"""Built-in insurer plugins, one package each, registered through ``portal.plugins`` entry points."""

@@ -1,0 +1,120 @@
+"""A test-only insurer, « Mutuelle Exemple », with one space: it proves that a
+new insurer is added by writing a plugin, without any change in ``app/``."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, render_template
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Account
+from app.passwords import hash_password
+from app.plugins import (
+    Branding,
+    Contact,
+    DemoAccount,
+    DemoSpace,
+    Document,
+    IdentifierField,
+    MenuItem,
+    PasswordPolicy,
+    Profile,
+    RecoveryMethod,
+    Space,
+    Widget,
+    hookimpl,
+)
+
+PLUGIN_NAME = "exemple"
+__version__ = "0.0.1"
+
+pages = Blueprint("exemple", __name__, template_folder="templates")
+
+
+@pages.get("/releves")
+def statements():
+    """A page of the space, reachable only once logged in with profile CONSULT."""
+    return render_template("exemple/releves.html", tenant=current_user.tenant_ref)
+
+
+@pages.get("/releves/export")
+def statements_export():
+    """A download: the forced-change gate must cover exports too."""
+    out = io.StringIO()
+    csv.writer(out).writerows([["Adhérent", "Montant"], [current_user.tenant_ref, "12.50"]])
+    return Response(out.getvalue(), mimetype="text/csv")
+
+
+@pages.get("/widgets/solde")
+def balance_widget():
+    """The partial behind the dashboard widget « Solde »."""
+    return render_template("exemple/_solde.html")
+
+
+MEMBER_NUMBER = IdentifierField(
+    name="adherent",
+    label="Numéro d'adhérent",
+    pattern=r"\d{1,10}",
+    message="Le numéro d'adhérent compte de 1 à 10 chiffres.",
+)
+
+SPACE = Space(
+    insurer="exemple",
+    code="membres",
+    title="Espace adhérents",
+    insurer_name="Mutuelle Exemple",
+    identifier_fields=(MEMBER_NUMBER,),
+    password_policy=PasswordPolicy(min_length=8, max_length=12, min_digits=2),
+    recovery=RecoveryMethod(kind="email_link"),
+    profiles=(Profile("CONSULT", "Consultation"), Profile("PAIE", "Paiements")),
+    menu=(MenuItem("Relevés", "exemple.statements", profiles=("CONSULT",)),),
+    widgets=(Widget("Solde", "exemple.balance_widget"),),
+    blueprint=pages,
+    documents=(Document("Guide de l'adhérent", "/static/css/portal.css"),),
+    branding=Branding(
+        name="Mutuelle Exemple",
+        primary_colour="#0b6e4f",
+        contact=Contact(email="contact@exemple.test", phone="05 22 00 00 00", address="1, rue de l'Exemple, Rabat"),
+        legal_mentions="Données traitées conformément à la loi 09-08.",
+        faq=(("Comment obtenir mon numéro d'adhérent ?", "Il figure sur votre carte."),),
+    ),
+    context_words=("mutuelle",),
+)
+
+DEMO_PASSWORD = "Demo2026x1"
+
+
+@hookimpl
+def portal_spaces() -> list[Space]:
+    return [SPACE]
+
+
+@hookimpl
+def portal_password_context(space: Space, account: Account) -> list[str]:
+    return ["exemple"] if space.insurer == "exemple" else []
+
+
+@hookimpl
+def portal_load_demo() -> list[DemoSpace]:
+    if db.session.query(Account).filter_by(space_key=SPACE.key, login="1001").first() is None:
+        db.session.add(
+            Account(
+                space_key=SPACE.key,
+                login="1001",
+                tenant_ref="1001",
+                display_name="Amina Demo",
+                email="amina@exemple.test",
+                profiles=["CONSULT", "PAIE"],
+                password_hash=hash_password(DEMO_PASSWORD),
+                must_change_password=False,
+            )
+        )
+    return [
+        DemoSpace(
+            space_key=SPACE.key,
+            accounts=(DemoAccount({"Numéro d'adhérent": "1001"}, DEMO_PASSWORD, "compte principal"),),
+            enroll={"Numéro d'adhérent": "1002"},
+        )
+    ]
