@@ -15,24 +15,15 @@ portal_cli = AppGroup("portal", help="Portail: plugins, demo data, outbox.")
 
 @portal_cli.command("plugins")
 def plugins_command() -> None:
-    """List the enabled plugins, their spaces and the hooks each implements."""
+    """List the enabled plugins, their version, spaces and the hooks each implements."""
     registry = registry_of(current_app)
-    pm = registry.pm
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in registry.pm.list_name_plugin():
         version = getattr(plugin, "__version__", "")
-        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        hooks = sorted(caller.name for caller in registry.pm.get_hookcallers(plugin) or [])
         click.echo(f"{name} {version}".rstrip())
+        for space in registry.plugin_spaces.get(name, []):
+            click.echo(f"  space /{space.insurer}/{space.code}/  {space.title}")
         click.echo(f"  hooks: {', '.join(hooks)}")
-        for space in registry.spaces.values():
-            if space.blueprint is not None or True:
-                module = getattr(plugin, "__name__", "")
-                if _declared_by(pm, plugin, space.key):
-                    click.echo(f"  space /{space.insurer}/{space.code}/  {space.title}")
-
-
-def _declared_by(pm, plugin, key: str) -> bool:
-    impl = getattr(plugin, "portal_spaces", None)
-    return impl is not None and any(s.key == key for s in impl())
 
 
 @portal_cli.command("demo")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
@@ -21,20 +21,17 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import PasswordHistory, utcnow
+from app.models import Account, PasswordHistory, utcnow
 from app.plugins.types import PasswordPolicy, Space
 
-if TYPE_CHECKING:  # pragma: no cover
-    from app.models import Account
-
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
+_COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 #: words shorter than this are too frequent to be refused inside a password
-MIN_CONTEXT_WORD = 4
+_MIN_CONTEXT_WORD = 4
 #: a trailing-digits stem of a common password is refused from this length on
-MIN_COMMON_STEM = 5
+_MIN_COMMON_STEM = 5
 #: temporary passwords are never longer than this, however long the policy allows
-TEMPORARY_MAX_LENGTH = 16
+_TEMPORARY_MAX_LENGTH = 16
 #: draws before giving up on a policy so narrow that every password is common
 _TEMPORARY_ATTEMPTS = 1000
 
@@ -160,7 +157,7 @@ def rules_for(policy: PasswordPolicy) -> list[Rule]:
 @cache
 def _common_passwords() -> frozenset[str]:
     """The common-password list, lowercased, read once on first use."""
-    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+    with gzip.open(_COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
         return frozenset(line.strip().lower() for line in lines if line.strip())
 
 
@@ -172,7 +169,7 @@ def _is_common(password: str) -> bool:
     if lowered in common:
         return True
     stem = lowered.rstrip("0123456789")
-    return stem != lowered and len(stem) >= MIN_COMMON_STEM and stem in common
+    return stem != lowered and len(stem) >= _MIN_COMMON_STEM and stem in common
 
 
 def _strip_accents(text: str) -> str:
@@ -201,10 +198,10 @@ def _word_variants(words: Iterable[str]) -> set[str]:
     variants: set[str] = set()
     for word in words:
         word = str(word).strip().lower()
-        if len(word) < MIN_CONTEXT_WORD:
+        if len(word) < _MIN_CONTEXT_WORD:
             continue
         variants |= {word, _strip_accents(word)} | _date_variants(word)
-    return {v for v in variants if len(v) >= MIN_CONTEXT_WORD}
+    return {v for v in variants if len(v) >= _MIN_CONTEXT_WORD}
 
 
 def _contains_context(password: str, context_words: Iterable[str]) -> bool:
@@ -235,9 +232,9 @@ def _matches_previous(password: str, previous_hashes: Iterable[str]) -> bool:
     return bool(password) and any(verify_password(h, password) for h in previous_hashes)
 
 
-def _check(rule: Rule, policy: PasswordPolicy, password: str, context_words: Iterable[str],
-           previous_hashes: Iterable[str]) -> bool:
-    """Whether ``password`` satisfies ``rule`` under ``policy``."""
+def _check(code: str, policy: PasswordPolicy, password: str, context_words: list[str],
+           previous_hashes: list[str]) -> bool:
+    """Whether ``password`` satisfies the rule named ``code`` under ``policy``."""
     checks = {
         "length": lambda: policy.min_length <= len(password) <= policy.max_length,
         "digits": lambda: _count_digits(password) >= policy.min_digits,
@@ -247,7 +244,7 @@ def _check(rule: Rule, policy: PasswordPolicy, password: str, context_words: Ite
         "context": lambda: not _contains_context(password, context_words),
         "previous": lambda: not _matches_previous(password, previous_hashes),
     }
-    return checks[rule.code]()
+    return checks[code]()
 
 
 def evaluate(
@@ -264,7 +261,7 @@ def evaluate(
     """
     words, hashes = list(context_words), list(previous_hashes)
     return [
-        Rule(rule.code, rule.text, _check(rule, policy, password, words, hashes))
+        Rule(rule.code, rule.text, _check(rule.code, policy, password, words, hashes))
         for rule in rules_for(policy)
     ]
 
@@ -307,7 +304,7 @@ def context_words_for(space: Space, account: Account) -> list[str]:
     for extra in pm.hook.portal_password_context(space=space, account=account):
         words += [str(w) for w in extra or () if w is not None]
     cleaned = (str(w).strip().lower() for w in words)
-    return list(dict.fromkeys(w for w in cleaned if len(w) >= MIN_CONTEXT_WORD))
+    return list(dict.fromkeys(w for w in cleaned if len(w) >= _MIN_CONTEXT_WORD))
 
 
 def previous_hashes_for(account: Account, policy: PasswordPolicy) -> list[str]:
@@ -388,7 +385,7 @@ def generate_temporary_password(policy: PasswordPolicy) -> str:
     letters = _allowed_chars(policy, _CLEAR_LETTERS, _ALL_LETTERS)
     digits = _allowed_chars(policy, _CLEAR_DIGITS, _ALL_DIGITS)
     need_letters, need_digits = policy.min_letters, policy.min_digits
-    length = max(min(policy.max_length, TEMPORARY_MAX_LENGTH), policy.min_length, need_letters + need_digits)
+    length = max(min(policy.max_length, _TEMPORARY_MAX_LENGTH), policy.min_length, need_letters + need_digits)
     if (
         length > policy.max_length
         or not (letters or digits)

@@ -100,6 +100,24 @@ def test_message_of_a_rolled_back_savepoint_is_forgotten_but_the_outer_one_is_se
     assert sorted(m.subject for m in outbox(app)) == ["Dans le savepoint gardé", "Dehors"]
 
 
+def test_message_of_a_released_savepoint_is_not_sent_when_the_outer_transaction_rolls_back(app, smtp_server):
+    with app.app_context():
+        # a write first: pysqlite only opens the transaction on DML, and a SAVEPOINT
+        # outside a transaction would be committed by its RELEASE
+        db.session.add(Account(space_key="exemple/adherent", login="karim", tenant_ref="K1"))
+        db.session.flush()
+        with db.session.begin_nested():
+            queue_mail("karim@example.ma", "Annulé avec la transaction", "test_message", name="Karim")
+        db.session.rollback()
+
+    assert outbox(app) == []
+    with app.app_context():
+        queue_mail("amina@example.ma", "Témoin", "test_message", name="Amina")
+        db.session.commit()
+    (received,) = smtp_server.wait_for(1)
+    assert received["Subject"] == "Témoin"
+
+
 def test_nothing_is_sent_before_the_commit(app, smtp_server):
     with app.app_context():
         queue_mail("karim@example.ma", "Pas encore", "test_message", name="Karim")

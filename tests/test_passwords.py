@@ -454,8 +454,9 @@ def assert_fits(policy: PasswordPolicy, password: str) -> None:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(policy=st.sampled_from([CNSS_LIKE, CMIM_LIKE, CIMR_LIKE]), _draw=st.integers(0, 10**6))
-def test_temporary_passwords_satisfy_cnss_cmim_and_cimr_like_policies(policy: PasswordPolicy, _draw: int) -> None:
+@given(policy=st.sampled_from([CNSS_LIKE, CMIM_LIKE, CIMR_LIKE]), attempt=st.integers(0, 10**6))
+def test_temporary_passwords_satisfy_cnss_cmim_and_cimr_like_policies(policy: PasswordPolicy, attempt: int) -> None:
+    """``attempt`` only makes hypothesis draw the same policy many times."""
     assert_fits(policy, generate_temporary_password(policy))
 
 

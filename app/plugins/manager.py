@@ -22,6 +22,7 @@ class Registry:
     pm: pluggy.PluginManager
     spaces: dict[str, Space] = field(default_factory=dict)
     blueprint_spaces: dict[str, Space] = field(default_factory=dict)
+    plugin_spaces: dict[str, list[Space]] = field(default_factory=dict)
 
     def space(self, insurer: str, code: str) -> Space | None:
         """The space mounted at ``/<insurer>/<code>/``, or None."""
@@ -65,10 +66,14 @@ def build_registry(app: Flask) -> Registry:
         pm.register(available[name], name=name)
     pm.check_pending()
     registry = Registry(pm=pm)
-    for spaces in pm.hook.portal_spaces():
+    # Each implementation is called on its own so that the registry knows which
+    # plugin declared which space (for `flask portal plugins` and error messages).
+    for impl in reversed(pm.hook.portal_spaces.get_hookimpls()):
+        spaces = list(impl.function() or [])
+        registry.plugin_spaces[impl.plugin_name] = spaces
         for space in spaces:
             if space.key in registry.spaces:
-                raise RuntimeError(f"two plugins declare the space {space.key}")
+                raise RuntimeError(f"plugin {impl.plugin_name} declares the space {space.key} a second time")
             registry.spaces[space.key] = space
     return registry
 
