@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure_settings(app, config)
+    configure_proxy(app)
     configure_extensions(app)
     configure_plugins(app)
     configure_templates(app)
@@ -51,6 +52,16 @@ def configure_settings(app: Flask, config: Mapping[str, Any] | None) -> None:
             "Refusing to start with the default secret key: set PORTAL_SECRET_KEY "
             "(or run in debug or testing mode)."
         )
+
+
+def configure_proxy(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` reverse proxies, take the client's address and scheme
+    from their X-Forwarded-* headers (throttling and audit need the real address)."""
+    hops = int(app.config.get("PROXY_COUNT") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
 
 
 def configure_extensions(app: Flask) -> None:

@@ -26,11 +26,25 @@ def plugins_command() -> None:
         click.echo(f"  hooks: {', '.join(hooks)}")
 
 
+def create_schema() -> None:
+    """Bring the core's tables to the latest migration, then create the plugins' tables.
+    A database first built by ``create_all`` (no migration recorded) is stamped instead."""
+    from flask_migrate import stamp, upgrade
+    from sqlalchemy import inspect
+
+    tables = set(inspect(db.engine).get_table_names())
+    if "accounts" in tables and "alembic_version" not in tables:
+        stamp()
+    else:
+        upgrade()
+    db.create_all()
+
+
 @portal_cli.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo logins as JSON.")
 def demo_command(as_json: bool) -> None:
     """Create the schema when absent and load every enabled plugin's demo data (idempotent)."""
-    db.create_all()
+    create_schema()
     registry = registry_of(current_app)
     entries = [entry for result in registry.pm.hook.portal_load_demo() for entry in result]
     db.session.commit()

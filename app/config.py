@@ -12,6 +12,8 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PUBLIC_URL = "http://127.0.0.1:5000"
     HOME: str | None = None
+    #: reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust
+    PROXY_COUNT = 0
 
     # Plugins: names of installed plugins to enable (None: all), extra modules.
     PLUGINS: list[str] | str | None = None
@@ -26,6 +28,8 @@ class Defaults:
     SESSION_TOUCH_SECONDS = 60
 
     # Passwords and tokens
+    #: argon2id parameters {"time_cost", "memory_cost" (KiB), "parallelism"}; None: argon2-cffi's defaults
+    ARGON2_PARAMETERS: dict | None = None
     PASSWORD_TIGHTEN: dict = {}
     TEMPORARY_PASSWORD_HOURS = 72
     RESET_LINK_HOURS = 2

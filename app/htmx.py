@@ -13,8 +13,11 @@ def is_htmx() -> bool:
 
 
 def partial_name(template: str) -> str:
-    """``space/dashboard.html`` → ``space/_dashboard.html``: the partial the page includes."""
+    """``space/dashboard.html`` → ``space/_dashboard.html``: the partial the page includes.
+    A template that is already a partial (``accounts/_policy.html``) is its own partial."""
     folder, _, name = template.rpartition("/")
+    if name.startswith("_"):
+        return template
     return f"{folder}/_{name}" if folder else f"_{name}"
 
 

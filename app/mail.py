@@ -51,12 +51,17 @@ _MESSAGE_ERRORS = (
 )
 
 
+#: what stays of a sensitive message once it is sent: the secret never lingers in the database
+ERASED_BODY = "[Contenu effacé après l'envoi : ce message contenait un secret.]"
+
+
 def queue_mail(
     recipient: str,
     subject: str,
     template: str,
     *,
     insurer: str | None = None,
+    sensitive: bool = False,
     **context: Any,
 ) -> OutboxMessage:
     """Render ``templates/mail/<template>.txt`` (and ``.html`` when it exists) and
@@ -65,7 +70,8 @@ def queue_mail(
     It is *not* committed: it is stored by the caller's commit, together with
     the change that causes it, and sent after that commit (see the module
     docstring). ``context`` is passed to both templates; ``insurer`` tags the
-    message for the agents' view of the outbox.
+    message for the agents' view of the outbox. A ``sensitive`` message (it
+    carries a temporary password or a reset link) has its body erased once sent.
     """
     body_text = render_template(f"mail/{template}.txt", **context)
     html_name = f"mail/{template}.html"
@@ -83,6 +89,7 @@ def queue_mail(
         body_html=body_html,
         status="queued",
         attempts=0,
+        sensitive=sensitive,
     )
     db.session.add(message)
     db.session.info.setdefault(PENDING_KEY, []).append(message)
@@ -277,6 +284,9 @@ def deliver(ids: Iterable[int] | None = None) -> tuple[int, int]:
                 message.status = "sent"
                 message.sent_at = now
                 message.last_error = None
+                if message.sensitive:
+                    message.body_text = ERASED_BODY
+                    message.body_html = None
             else:
                 message.last_error = error
         session.commit()

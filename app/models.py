@@ -143,6 +143,8 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(255))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: carries a secret (temporary password, reset link): its body is erased once sent
+    sensitive: Mapped[bool] = mapped_column(default=False)
     #: queued, sent
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)

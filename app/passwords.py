@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -46,7 +46,21 @@ _DATE_DMY = re.compile(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})")
 
 #: argon2id with the library's defaults (RFC 9106 low-memory profile);
 #: changing them makes ``needs_rehash`` true for older hashes
-_hasher = PasswordHasher()
+_default_hasher = PasswordHasher()
+
+
+@cache
+def _hasher_with(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher of the running application: ``ARGON2_PARAMETERS`` (time_cost,
+    memory_cost in KiB, parallelism) when configured, else the library's defaults."""
+    params = current_app.config.get("ARGON2_PARAMETERS") if has_app_context() else None
+    if not params:
+        return _default_hasher
+    return _hasher_with(int(params["time_cost"]), int(params["memory_cost"]), int(params["parallelism"]))
 
 
 # --------------------------------------------------------------------------
@@ -56,7 +70,7 @@ _hasher = PasswordHasher()
 
 def hash_password(password: str) -> str:
     """Hash ``password`` with argon2id (SAFE-3); the salt and parameters travel in the result."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -68,7 +82,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     if not stored_hash:
         return False
     try:
-        return _hasher.verify(stored_hash, password)
+        return _hasher().verify(stored_hash, password)
     except (Argon2Error, ValueError, TypeError):
         return False
 
@@ -77,7 +91,7 @@ def needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with other parameters than today's and
     should be replaced at the next successful login; an unreadable hash too."""
     try:
-        return _hasher.check_needs_rehash(stored_hash)
+        return _hasher().check_needs_rehash(stored_hash)
     except (Argon2Error, ValueError, TypeError):
         return True
 

@@ -15,6 +15,8 @@ from app.htmx import redirect_to
 from app.models import Account, LoginSession, utcnow
 
 SESSION_KEY = "sid"
+#: set when an idle session ends, so that the login page says « Votre session a expiré »
+EXPIRED_KEY = "session_expired"
 
 
 def _hash(sid: str) -> str:
@@ -22,7 +24,15 @@ def _hash(sid: str) -> str:
 
 
 def start_session(account: Account) -> None:
-    """Log the account in with a fresh session (a new cookie: no fixation)."""
+    """Log the account in with a fresh session (a new cookie: no fixation).
+    A session this browser still held ends: a copy of its cookie stops working."""
+    previous = session.get(SESSION_KEY)
+    if previous:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.sid_hash == _hash(previous), LoginSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
     session.clear()
     sid = secrets.token_urlsafe(32)
     db.session.add(LoginSession(sid_hash=_hash(sid), account_id=account.id, address=request.remote_addr))
@@ -65,6 +75,9 @@ def load_account(account_id: str) -> Account | None:
         row.ended_at = now
         db.session.commit()
         g.session_expired = True
+        # the login page is the next request: tell it, once, why the user is there
+        session.pop(SESSION_KEY, None)
+        session[EXPIRED_KEY] = True
         return None
     if now - row.last_seen_at > timedelta(seconds=current_app.config["SESSION_TOUCH_SECONDS"]):
         row.last_seen_at = now

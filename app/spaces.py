@@ -2,6 +2,7 @@
 plugins' blueprints, the home page and the space's dashboard."""
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, request, url_for
@@ -27,6 +28,22 @@ def before_password_change(view: F) -> F:
     """Mark a view as reachable by a logged-in account that must still change its password."""
     view.portal_before_change = True  # type: ignore[attr-defined]
     return view
+
+
+def requires_profile(*codes: str) -> Callable[[F], F]:
+    """Let a plugin page answer only accounts holding one of ``codes`` (403 otherwise);
+    a sub-account's profiles are bounded by its main account's."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated or not current_user.has_profile(*codes):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def current_space() -> Space:

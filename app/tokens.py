@@ -14,7 +14,7 @@ from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Account, Token, utcnow
+from app.models import Account, PasswordHistory, Token, utcnow
 from app.passwords import generate_temporary_password, hash_password, verify_password
 
 LIFETIME_SETTING = {
@@ -69,8 +69,12 @@ def issue_temporary_password(account: Account, policy) -> str:
 
 
 def use_temporary_password(account: Account, password: str) -> bool:
-    """When ``password`` is one of the account's live temporary passwords, make it
-    the account's password, mark it used and force the change; True if so."""
+    """When ``password`` is one of the account's live temporary passwords, mark it
+    used and force the change; True if so.
+
+    It serves once (SAFE-1): the account is left without a password until the
+    forced change, so neither the old password nor the temporary one logs in
+    again (the old hash is kept in the history for « différent de l'ancien »)."""
     tokens = db.session.scalars(
         select(Token).where(
             Token.account_id == account.id,
@@ -83,7 +87,9 @@ def use_temporary_password(account: Account, password: str) -> bool:
     for token in tokens:
         if verify_password(token.secret_hash, password):
             token.used_at = utcnow()
-            account.password_hash = token.secret_hash
+            if account.password_hash:
+                db.session.add(PasswordHistory(account_id=account.id, password_hash=account.password_hash))
+            account.password_hash = None
             account.must_change_password = True
             return True
     return False

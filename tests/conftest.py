@@ -50,6 +50,8 @@ def app_config(tmp_path, smtp_server) -> dict:
         "LOGIN_LIMITS_PER_ACCOUNT": "1000 per minute",
         "LOGIN_LIMITS_PER_ADDRESS": "1000 per minute",
         "RECOVERY_LIMITS": "1000 per minute",
+        # cheap argon2 for speed; production keeps the library's defaults
+        "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
     if schema:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}

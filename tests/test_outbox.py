@@ -1,45 +1,39 @@
 """The e-mail outbox (CORE-9), against a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import func, select
 
-from app import create_app
 from app.extensions import csrf, db
 from app.mail import deliver, queue_mail
 from app.models import Account, OutboxMessage
 
-pytest_plugins = ["tests.smtp"]
+
+@pytest.fixture
+def app_config(app_config: dict) -> dict:
+    """conftest's configuration (SQLite file or PostgreSQL, the real SMTP server)."""
+    app_config["MAIL_TIMEOUT"] = 5
+    return app_config
 
 
 @pytest.fixture
-def app(tmp_path, smtp_server) -> Flask:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "t.sqlite"),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp_server.port,
-            "MAIL_SUPPRESS_SEND": False,
-            "MAIL_TIMEOUT": 5,
-            "PLUGIN_MODULES": ["tests.plugin_exemple"],
-        }
-    )
+def app(app: Flask) -> Flask:
+    """conftest's application plus a test view, registered before the first request."""
 
     @app.post("/_test/send-mail")
     @csrf.exempt
     def send_mail_view():
         """A view that does what a real one does: change data, queue a mail, commit."""
-        db.session.add(Account(space_key="exemple/adherent", login="amina", tenant_ref="A1"))
+        db.session.add(Account(space_key="exemple/membres", login="amina", tenant_ref="A1"))
         queue_mail("amina@example.ma", "Bienvenue", "test_message", insurer="exemple", name="Amina")
         db.session.commit()
         return "ok"
 
-    with app.app_context():
-        db.create_all()
     return app
 
 
@@ -104,7 +98,7 @@ def test_message_of_a_released_savepoint_is_not_sent_when_the_outer_transaction_
     with app.app_context():
         # a write first: pysqlite only opens the transaction on DML, and a SAVEPOINT
         # outside a transaction would be committed by its RELEASE
-        db.session.add(Account(space_key="exemple/adherent", login="karim", tenant_ref="K1"))
+        db.session.add(Account(space_key="exemple/membres", login="karim", tenant_ref="K1"))
         db.session.flush()
         with db.session.begin_nested():
             queue_mail("karim@example.ma", "Annulé avec la transaction", "test_message", name="Karim")
@@ -175,6 +169,22 @@ def test_commit_outside_a_request_does_not_raise_when_the_smtp_server_is_down(ap
     assert "Connection refused" in stored.last_error
 
 
+def test_smtp_server_that_accepts_but_never_answers_times_out_after_mail_timeout(app, smtp_server):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never greets
+        app.config["MAIL_PORT"] = silent.getsockname()[1]
+        app.config["MAIL_TIMEOUT"] = 1
+        app.extensions["mail"].port = app.config["MAIL_PORT"]
+        started = time.monotonic()
+
+        response = app.test_client().post("/_test/send-mail")
+
+        assert response.status_code == 200
+        assert time.monotonic() - started < 5
+    (stored,) = outbox(app)
+    assert (stored.status, stored.attempts) == ("queued", 1)
+    assert "timed out" in stored.last_error
+
+
 def test_outbox_command_sends_the_queued_messages_once_the_server_is_back(app, smtp_server):
     smtp_server.stop()
     app.test_client().post("/_test/send-mail")
@@ -220,3 +230,25 @@ def test_messages_are_not_sent_at_the_end_of_the_request_when_send_immediately_i
     result = app.test_cli_runner().invoke(args=["portal", "outbox"])
     assert result.exit_code == 0
     smtp_server.wait_for(1)
+
+
+def test_secret_of_a_sensitive_message_is_erased_from_the_outbox_once_sent(app, smtp_server):
+    with app.app_context():
+        queue_mail("karim@example.ma", "Mot de passe", "test_message", sensitive=True, name="Karim-secret")
+        db.session.commit()
+
+    (received,) = smtp_server.wait_for(1)
+    assert "Karim-secret" in received.get_body(preferencelist=("plain",)).get_content()
+    (stored,) = outbox(app)
+    assert stored.status == "sent"
+    assert "Karim-secret" not in stored.body_text and stored.body_html is None
+
+
+def test_sensitive_message_keeps_its_body_while_it_waits_for_the_server(app, smtp_server):
+    smtp_server.stop()
+    with app.app_context():
+        queue_mail("karim@example.ma", "Mot de passe", "test_message", sensitive=True, name="Karim-secret")
+        db.session.commit()
+    (stored,) = outbox(app)
+    assert stored.status == "queued" and "Karim-secret" in stored.body_text
+    smtp_server.start()

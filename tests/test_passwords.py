@@ -131,9 +131,16 @@ def test_tightening_by_config_raises_min_length(bare_app: flask.Flask) -> None:
 
 
 def test_tightening_by_config_cannot_lower_min_length(bare_app: flask.Flask) -> None:
-    bare_app.config["PASSWORD_TIGHTEN"] = {"x/y": {"min_length": 3, "max_length": 200}}
-    policy = effective_policy(make_space(PasswordPolicy(min_length=8, max_length=64)))
-    assert (policy.min_length, policy.max_length) == (8, 64)
+    bare_app.config["PASSWORD_TIGHTEN"] = {"x/y": {"min_length": 3, "min_digits": 0}}
+    policy = effective_policy(make_space(PasswordPolicy(min_length=8, max_length=64, min_digits=2)))
+    assert (policy.min_length, policy.min_digits) == (8, 2)
+
+
+def test_configuration_can_lift_a_seeds_short_maximum_length_but_not_shorten_it(bare_app: flask.Flask) -> None:
+    bare_app.config["PASSWORD_TIGHTEN"] = {"x/y": {"max_length": 64}}
+    assert effective_policy(make_space(PasswordPolicy(min_length=6, max_length=8))).max_length == 64
+    bare_app.config["PASSWORD_TIGHTEN"] = {"x/y": {"max_length": 4}}
+    assert effective_policy(make_space(PasswordPolicy(min_length=6, max_length=8))).max_length == 8
 
 
 def test_tightening_config_given_as_json_text_from_environment(bare_app: flask.Flask) -> None:

@@ -2,6 +2,7 @@
 the user's own history (CORE-10)."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from flask import abort, current_app, flash, request, url_for
@@ -14,7 +15,7 @@ from app.extensions import db
 from app.forms import ChangePasswordForm, ConfirmForm, NewPasswordForm, ProfilesForm, SubAccountForm
 from app.htmx import redirect_to, render
 from app.mail import queue_mail
-from app.models import Account, AuditEvent
+from app.models import Account, AuditEvent, PasswordHistory
 from app.passwords import (
     context_words_for,
     effective_policy,
@@ -84,7 +85,10 @@ def check_password():
     policy = effective_policy(space)
     password = request.form.get("new_password", "")[:256]
     account = _account() if current_user.is_authenticated and current_user.space_key == space.key else None
-    words = context_words_for(space, account) if account is not None else [space.insurer, space.insurer_name]
+    if account is not None:
+        words = context_words_for(space, account)
+    else:  # the reset page: no account known yet, but the space's own words still apply
+        words = [space.insurer, space.insurer_name, *re.split(r"[\s'’\-]+", space.insurer_name), *space.context_words]
     rules = evaluate(policy, password, context_words=words) if password else rules_for(policy)
     rules = [replace(r, ok=None) if r.code == "previous" else r for r in rules]
     return render("accounts/_policy.html", rules=rules)
@@ -99,13 +103,14 @@ def check_password():
 def history():
     """The account's own audit trail, newest first, by pages."""
     account = _account()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     base = select(AuditEvent).where(AuditEvent.account_id == account.id)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1)
+    # clamped: a huge ?page= would overflow the database's OFFSET
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     events = db.session.scalars(
         base.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(HISTORY_PAGE_SIZE).offset((page - 1) * HISTORY_PAGE_SIZE)
     ).all()
-    pages = max((total + HISTORY_PAGE_SIZE - 1) // HISTORY_PAGE_SIZE, 1)
     return render(
         "accounts/history.html", events=events, page=page, pages=pages, total=total, action_labels=audit.action_labels()
     )
@@ -222,6 +227,12 @@ def _subaccount_action(account_id: int):
 def subaccount_reset(account_id: int):
     space = current_space()
     main, sub = _subaccount_action(account_id)
+    # The reset may follow a leak: the old password, pending links and temporary
+    # passwords stop working now, not when the new temporary password is used.
+    revoke(sub)
+    if sub.password_hash:
+        db.session.add(PasswordHistory(account_id=sub.id, password_hash=sub.password_hash))
+    sub.password_hash = None
     _send_subaccount_password(space, sub, created=False)
     sub.must_change_password = True
     end_other_sessions(sub)
@@ -238,6 +249,7 @@ def subaccount_disable(account_id: int):
     sub.status = "active" if sub.status == "disabled" else "disabled"
     if sub.status == "disabled":
         end_other_sessions(sub)
+        revoke(sub)  # a pending temporary password or reset link must not outlive the disabling
     audit.record("subaccount_enabled" if sub.status == "active" else "subaccount_disabled", account=main, subaccount=sub.login)
     db.session.commit()
     message = _("Le sous-compte %(login)s est réactivé.") if sub.status == "active" else _("Le sous-compte %(login)s est désactivé.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import abort, current_app, flash, g, request, url_for
+from flask import abort, current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,13 +21,14 @@ from app.passwords import (
     effective_policy,
     hash_password,
     needs_rehash,
+    previous_hashes_for,
     problems,
     rules_for,
     set_password,
     verify_answer,
     verify_password,
 )
-from app.sessions import end_other_sessions, end_session, start_session
+from app.sessions import EXPIRED_KEY, end_other_sessions, end_session, start_session
 from app.spaces import before_password_change, current_space, public, space_bp
 from app.tokens import find_link_token, issue_link_token, issue_temporary_password, public_url, revoke, use_temporary_password
 
@@ -53,8 +54,11 @@ def find_account(space_key: str, login: str) -> Account | None:
 
 
 def _account_key() -> str:
+    """Per-account key of the login: the identifier fields only, so that extra
+    form fields cannot start a fresh count for the same account."""
     space = g.get("space")
-    typed = "|".join(f"{k}={v.strip().lower()}" for k, v in sorted(request.form.items()) if k not in ("password", "csrf_token"))
+    names = [f.name for f in space.identifier_fields] + ["sous_compte"] if space else []
+    typed = "|".join(f"{name}={request.form.get(name, '').strip().lower()}" for name in names)
     return f"{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
 
 
@@ -75,6 +79,16 @@ def _recovery_limits() -> str:
     return current_app.config["RECOVERY_LIMITS"]
 
 
+def _recovery_account_key() -> str:
+    """Per-account key of « Mot de passe oublié ? »: the identifier fields only, so
+    that changing the answer, the GSM or the e-mail typed does not start a new count
+    (SAFE-2: attempts at one account are throttled, from any address)."""
+    space = g.get("space")
+    names = [f.name for f in space.identifier_fields] + ["sous_compte"] if space else []
+    typed = "|".join(f"{name}={request.form.get(name, '').strip().lower()}" for name in names)
+    return f"recovery:{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
+
+
 # --------------------------------------------------------------------------
 # Login, logout
 # --------------------------------------------------------------------------
@@ -90,18 +104,20 @@ def login():
     form = identifiers_form(space, with_password=True)()
     if form.validate_on_submit():
         account = find_account(space.key, form.login())
-        if account is None:
+        if account is None or not account.is_active:
+            # the same argon2 cost as a wrong password: the timing tells nothing either
             verify_password(_dummy_hash(), form.password.data)
-        elif account.is_active and verify_password(account.password_hash, form.password.data):
+        elif verify_password(account.password_hash, form.password.data):
             if needs_rehash(account.password_hash):
                 account.password_hash = hash_password(form.password.data)
             return _logged_in(account)
-        elif account.is_active and use_temporary_password(account, form.password.data):
+        elif use_temporary_password(account, form.password.data):
             return _logged_in(account, temporary=True)
         audit.record("login_failed", account=account, actor=form.login())
         db.session.commit()
         form.form_errors.append(_("Identifiant ou mot de passe incorrect."))
-    return render("auth/login.html", form=form, expired=g.get("session_expired", False))
+    expired = g.get("session_expired", False) or session.pop(EXPIRED_KEY, False)
+    return render("auth/login.html", form=form, expired=expired)
 
 
 def _logged_in(account: Account, temporary: bool = False):
@@ -113,7 +129,8 @@ def _logged_in(account: Account, temporary: bool = False):
         return redirect_to(url_for("space.change_password"))
     target = request.args.get("next", "")
     prefix = f"/{space.insurer}/{space.code}/"
-    if not (target.startswith(prefix) and "//" not in target and "\\" not in target):
+    # control characters: a newline would break the Location header (500), a tab hides a "//"
+    if not (target.startswith(prefix) and "//" not in target and "\\" not in target and target.isprintable()):
         target = url_for("space.dashboard")
     return redirect_to(target)
 
@@ -151,7 +168,7 @@ GENERIC_SENT = "Si ces informations correspondent à un compte, un e-mail vient 
 @space_bp.route("/password/forgot", methods=["GET", "POST"])
 @public
 @limiter.limit(_recovery_limits, methods=["POST"])
-@limiter.limit(_recovery_limits, key_func=_account_key, methods=["POST"])
+@limiter.limit(_recovery_limits, key_func=_recovery_account_key, methods=["POST"])
 def forgot_password():
     space = current_space()
     method = space.recovery.kind
@@ -189,7 +206,7 @@ def _send_reset_link(space, account: Account) -> None:
 
 
 def _identity_match(space):
-    """Identity match (CNSS-6 style): identifiers plus the details on record; a
+    """Identity match: identifiers plus the details on record; a
     temporary password goes to the address on record; one message on any mismatch."""
     form = identifiers_form(space, base=IdentityMatchForm)()
     if form.validate_on_submit():
@@ -247,6 +264,8 @@ def _ask_secret_question(space, form: IdentifiersForm, account: Account | None):
     answer_form = SecretAnswerForm(prefix="q")
     if "q-answer" in request.form and answer_form.validate():
         right = any(verify_answer(a.answer_hash, answer_form.answer.data) for a in answers)
+        if not answers:
+            verify_answer(_dummy_hash(), answer_form.answer.data)  # same cost as a known login
         audit.record("secret_answer", account=account, actor=login, right=right)
         if right and account is not None and account.is_active and account.email:
             _send_reset_link(space, account)
@@ -267,12 +286,17 @@ def reset_password(token: str):
     space = current_space()
     found = find_link_token(token, "reset")
     account = db.session.get(Account, found.account_id) if found else None
-    if account is None or account.space_key != space.key:
+    if account is None or account.space_key != space.key or not account.is_active:
         return render("auth/link_invalid.html", status=400)
     form = NewPasswordForm()
     policy = effective_policy(space)
     if form.validate_on_submit():
-        errors = problems(policy, form.new_password.data, context_words=context_words_for(space, account))
+        errors = problems(
+            policy,
+            form.new_password.data,
+            context_words=context_words_for(space, account),
+            previous_hashes=previous_hashes_for(account, policy),
+        )
         if errors:
             form.new_password.errors = list(form.new_password.errors) + errors
         else:

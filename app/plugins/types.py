@@ -73,12 +73,15 @@ class PasswordPolicy:
     history: int = 1
 
     def tightened(self, **bounds: Any) -> "PasswordPolicy":
-        """Return the policy made stricter by ``bounds``; a looser bound is ignored."""
+        """Return the policy made stricter by ``bounds``; a looser bound is ignored.
+
+        ``max_length`` may only be raised: allowing longer passwords is the
+        stricter choice for security (SAFE-6), never a loosening."""
         changes: dict[str, Any] = {}
         for name, value in bounds.items():
             current = getattr(self, name)
             if name == "max_length":
-                changes[name] = min(current, int(value))
+                changes[name] = max(current, int(value))
             elif name in ("min_length", "min_digits", "min_letters", "history"):
                 changes[name] = max(current, int(value))
             elif name == "allowed":

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, got_request_exception
 from werkzeug.serving import BaseWSGIServer, make_server
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -38,6 +38,8 @@ class LiveServer:
         self.server = server
         self.app = app
         self.url = f"http://{server.host}:{server.port}"
+        #: "METHOD /path: exception" of every request that raised (a 500 in the browser)
+        self.errors: list[str] = []
 
     def __call__(self, path: str = "/") -> str:
         """The absolute URL of ``path``."""
@@ -53,6 +55,7 @@ def live_server(request: pytest.FixtureRequest, app_config: dict) -> Iterator[Li
 
     The socket is bound before the app is built, so that ``PUBLIC_URL`` (links
     in e-mails; it also decides ``SESSION_COOKIE_SECURE``) is the live URL.
+    ``live_server.app`` is the app it serves (the same object as ``app``).
     """
     target: dict[str, Callable] = {}
 
@@ -60,14 +63,30 @@ def live_server(request: pytest.FixtureRequest, app_config: dict) -> Iterator[Li
         return target["app"](environ, start_response)
 
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    app_config["PUBLIC_URL"] = f"http://127.0.0.1:{server.port}"
+    url = f"http://127.0.0.1:{server.port}"
+    app_config["PUBLIC_URL"] = url
     app: Flask = request.getfixturevalue("app")
+    if app.config["PUBLIC_URL"] != url:
+        # the test asked for ``app`` before ``live_server``: the app was built
+        # with the default PUBLIC_URL (https), so fix what it decided from it
+        app.config["PUBLIC_URL"] = url
+        if "SESSION_COOKIE_SECURE" not in app_config:
+            app.config["SESSION_COOKIE_SECURE"] = False
     target["app"] = app
+    live = LiveServer(server, app)
+
+    def record(sender, exception, **extra) -> None:
+        from flask import request as current
+
+        live.errors.append(f"{current.method} {current.path}: {exception!r}")
+
+    got_request_exception.connect(record, app)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(server, app)
+        yield live
     finally:
+        got_request_exception.disconnect(record, app)
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -103,7 +122,7 @@ def new_page(browser, **options):
     context.set_default_timeout(10_000)
     page = context.new_page()
     log = ConsoleLog()
-    page.on("console", lambda message: log.messages.append((message.type, message.text)))
+    page.on("console", log.add)
     page.on("pageerror", lambda error: log.errors.append(str(error)))
     page.console_log = log  # type: ignore[attr-defined]
     return page
@@ -113,18 +132,26 @@ class ConsoleLog:
     """What the page said on its console and the errors it threw."""
 
     def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
+        #: (type, text, URL of the resource or script) of each console message
+        self.messages: list[tuple[str, str, str]] = []
         self.errors: list[str] = []
 
+    def add(self, message) -> None:
+        self.messages.append((message.type, message.text, (message.location or {}).get("url", "")))
+
     def csp_violations(self) -> list[str]:
-        return [text for _, text in self.messages if "Content Security Policy" in text] + [
+        return [text for _, text, _ in self.messages if "Content Security Policy" in text] + [
             e for e in self.errors if "Content Security Policy" in e
         ]
 
     def problems(self) -> list[str]:
-        return [f"console.{kind}: {text}" for kind, text in self.messages if kind == "error"] + [
-            f"pageerror: {e}" for e in self.errors
-        ]
+        """Console errors and uncaught exceptions, but the browser's own
+        request for /favicon.ico (the portal has none)."""
+        return [
+            f"console.{kind}: {text} ({url})"
+            for kind, text, url in self.messages
+            if kind == "error" and not url.endswith("/favicon.ico")
+        ] + [f"pageerror: {e}" for e in self.errors]
 
 
 @pytest.fixture

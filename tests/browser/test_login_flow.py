@@ -27,9 +27,9 @@ def log_in(page: Page, base_url: str, login: str = "1001", password: str = PASSW
     page.get_by_role("button", name="Valider").click()
 
 
-def test_member_logs_in_changes_forced_password_sees_dashboard_and_logs_out(app, live_server, browser_page):
+def test_member_logs_in_changes_forced_password_sees_dashboard_and_logs_out(live_server, browser_page):
     page = browser_page
-    make_account(app, "1001", must_change=True)
+    make_account(live_server.app, "1001", must_change=True)
 
     # Login (an htmx post answered by HX-Redirect) lands on the forced change.
     log_in(page, live_server.url)
@@ -78,11 +78,12 @@ def test_member_logs_in_changes_forced_password_sees_dashboard_and_logs_out(app,
 
     log = page.console_log
     assert log.csp_violations() == []
-    assert log.errors == []
+    assert log.problems() == []
+    assert live_server.errors == []
 
 
-def test_pages_work_without_javascript(app, live_server, chromium):
-    make_account(app, "1001", must_change=True)
+def test_pages_work_without_javascript(live_server, chromium):
+    make_account(live_server.app, "1001", must_change=True)
     page = new_page(chromium, java_script_enabled=False)
     try:
         log_in(page, live_server.url)
@@ -109,5 +110,6 @@ def test_pages_work_without_javascript(app, live_server, chromium):
         page.get_by_role("button", name="Déconnexion").click()
         expect(page).to_have_url(LOGIN_PAGE)
         expect(page.locator(".flash-info")).to_have_text("Vous êtes déconnecté.")
+        assert live_server.errors == []
     finally:
         page.context.close()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
+import click
 from flask import Blueprint, Response, render_template
+from flask import Flask
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account
 from app.passwords import hash_password
+from app.spaces import requires_profile
 from app.plugins import (
     Branding,
     Contact,
@@ -34,12 +39,14 @@ pages = Blueprint("exemple", __name__, template_folder="templates")
 
 
 @pages.get("/releves")
+@requires_profile("CONSULT")
 def statements():
     """A page of the space, reachable only once logged in with profile CONSULT."""
     return render_template("exemple/releves.html", tenant=current_user.tenant_ref)
 
 
 @pages.get("/releves/export")
+@requires_profile("CONSULT")
 def statements_export():
     """A download: the forced-change gate must cover exports too."""
     out = io.StringIO()
@@ -118,3 +125,38 @@ def portal_load_demo() -> list[DemoSpace]:
             enroll={"Numéro d'adhérent": "1002"},
         )
     ]
+
+
+# --------------------------------------------------------------------------
+# What the plugin adds to the application and to the password checks
+# (tests/test_plugin_hooks.py proves each through the real app)
+# --------------------------------------------------------------------------
+
+#: birth dates the insurer's member registry knows, by member number
+BIRTH_DATES = {"1001": "1985-03-02"}
+
+
+def dirhams(amount: Decimal | float | str) -> str:
+    """« 1 250,00 DH »: an amount in dirhams, with a space between thousands."""
+    whole, cents = f"{Decimal(str(amount)):,.2f}".split(".")
+    return f"{whole.replace(',', ' ')},{cents} DH"
+
+
+@hookimpl
+def portal_init_app(app: Flask) -> None:
+    app.add_template_filter(dirhams, "dirhams")
+
+    @app.cli.command("exemple-adherents")
+    def count_members() -> None:
+        """Print how many accounts the space « Espace adhérents » holds."""
+        count = db.session.scalar(select(func.count()).select_from(Account).where(Account.space_key == SPACE.key))
+        click.echo(f"{count} compte(s) dans {SPACE.key}")
+
+
+@hookimpl(specname="portal_password_context")
+def birth_date_context(space: Space, account: Account) -> list[str]:
+    """The member's birth date: the core refuses it in any digit spelling (02031985, 19850302 …)."""
+    if space.key != SPACE.key:
+        return []
+    born = BIRTH_DATES.get(account.tenant_ref)
+    return [born] if born else []

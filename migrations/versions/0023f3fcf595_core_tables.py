@@ -1,8 +1,8 @@
 """core tables
 
-Revision ID: a556eb2a59a7
+Revision ID: 0023f3fcf595
 Revises: 
-Create Date: 2026-11-30 15:35:30.041483
+Create Date: 2026-11-30
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a556eb2a59a7'
+revision = '0023f3fcf595'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=True),
+    sa.Column('sensitive', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
