@@ -1,11 +1,13 @@
 """Security headers on every response and friendly error pages in French."""
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from app.htmx import render
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -40,8 +42,9 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("error.html", status=status, title=title, message=message), status
+def _error_page(status: int, title: str, message: str) -> Response:
+    """The error in French: a full page, or for HTMX the fragment swapped where the answer was expected."""
+    return render("error.html", status=status, title=title, message=message)
 
 
 def init_app(app: Flask) -> None:

@@ -382,7 +382,9 @@ def test_disable_ends_its_session_and_refuses_login_then_enable(app, smtp_server
     wrong = login_at(app.test_client(), SPACE_URL, "1001", "Mauvais2027x", sub="caissier")
     assert GENERIC_FAILURE in body(wrong)  # the same message as a wrong password
 
-    assert action(client, sub_id, "disable").status_code == 303  # the same button re-enables
+    assert action(client, sub_id, "disable").status_code == 303  # posting it twice changes nothing
+    assert sub_of(app, "1001/caissier").status == "disabled"
+    assert action(client, sub_id, "enable").status_code == 303
     assert sub_of(app, "1001/caissier").status == "active"
     assert logged_in(login_at(app.test_client(), SPACE_URL, "1001", SUB_PASSWORD, sub="caissier"))
 
@@ -392,7 +394,7 @@ def test_disable_revokes_a_pending_temporary_password(app, smtp_server):
     client = main_client(app)
     sub_id, temporary = created_sub(app, smtp_server, client)
     action(client, sub_id, "disable")
-    action(client, sub_id, "disable")  # enabled again
+    action(client, sub_id, "enable")
     assert not logged_in(login_at(app.test_client(), SPACE_URL, "1001", temporary, sub="caissier"))
 
 
@@ -428,7 +430,7 @@ def test_sub_account_gets_403_on_the_sub_account_pages(app, smtp_server):
     assert browser.get(f"{ACCOUNTS}/new").status_code == 403
     assert browser.get(f"{ACCOUNTS}/{other_id}").status_code == 403
     token = _any_token(browser, SPACE_URL)
-    for name in ("reset", "disable", "delete"):
+    for name in ("reset", "disable", "enable", "delete"):
         assert browser.post(f"{ACCOUNTS}/{other_id}/{name}", data={"csrf_token": token}).status_code == 403
     assert sub_of(app, "1001/autre").status == "active"
 
@@ -445,7 +447,7 @@ def test_main_account_cannot_touch_another_main_accounts_sub_accounts(app, smtp_
     token = csrf_of(intruder.get(ACCOUNTS).get_data(as_text=True))
     edited = intruder.post(f"{ACCOUNTS}/{sub_id}", data={"csrf_token": token, "profiles": ["PAIE"]})
     assert edited.status_code == 404
-    for name in ("reset", "disable", "delete"):
+    for name in ("reset", "disable", "enable", "delete"):
         assert intruder.post(f"{ACCOUNTS}/{sub_id}/{name}", data={"csrf_token": token}).status_code == 404
 
     sub = sub_of(app, "1001/caissier")
@@ -472,7 +474,7 @@ def test_actions_need_the_csrf_token(app, smtp_server):
     make_account(app, "1001")
     client = main_client(app)
     sub_id, _ = created_sub(app, smtp_server, client)
-    for name in ("reset", "disable", "delete"):
+    for name in ("reset", "disable", "enable", "delete"):
         assert client.post(f"{ACCOUNTS}/{sub_id}/{name}").status_code == 400
     assert sub_of(app, "1001/caissier").status == "active"
 
@@ -491,7 +493,7 @@ def test_every_change_is_in_the_audit_trail(app, smtp_server):
     action(client, sub_id, "reset")
     second = temporary_password_in(smtp_server.wait_for(2)[1])
     action(client, sub_id, "disable")
-    action(client, sub_id, "disable")
+    action(client, sub_id, "enable")
     action(client, sub_id, "delete")
 
     actions = [

@@ -191,6 +191,7 @@ def _send_subaccount_password(space, sub: Account, *, created: bool) -> None:
         _("%(name)s : votre accès au portail", name=space.insurer_name),
         "subaccount_password",
         insurer=space.insurer,
+        sensitive=True,
         space=space,
         account=sub,
         password=password,
@@ -245,15 +246,26 @@ def subaccount_reset(account_id: int):
 
 @space_bp.post("/accounts/<int:account_id>/disable")
 def subaccount_disable(account_id: int):
+    """Disable a sub-account: its sessions end and what was mailed to it stops working."""
     main, sub = _subaccount_action(account_id)
-    sub.status = "active" if sub.status == "disabled" else "disabled"
-    if sub.status == "disabled":
+    if sub.status != "disabled":
+        sub.status = "disabled"
         end_other_sessions(sub)
         revoke(sub)  # a pending temporary password or reset link must not outlive the disabling
-    audit.record("subaccount_enabled" if sub.status == "active" else "subaccount_disabled", account=main, subaccount=sub.login)
-    db.session.commit()
-    message = _("Le sous-compte %(login)s est réactivé.") if sub.status == "active" else _("Le sous-compte %(login)s est désactivé.")
-    flash(message % {"login": sub.login}, "success")
+        audit.record("subaccount_disabled", account=main, subaccount=sub.login)
+        db.session.commit()
+    flash(_("Le sous-compte %(login)s est désactivé.", login=sub.login), "success")
+    return redirect_to(url_for("space.subaccounts"))
+
+
+@space_bp.post("/accounts/<int:account_id>/enable")
+def subaccount_enable(account_id: int):
+    main, sub = _subaccount_action(account_id)
+    if sub.status == "disabled":
+        sub.status = "active"
+        audit.record("subaccount_enabled", account=main, subaccount=sub.login)
+        db.session.commit()
+    flash(_("Le sous-compte %(login)s est réactivé.", login=sub.login), "success")
     return redirect_to(url_for("space.subaccounts"))
 
 

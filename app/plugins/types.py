@@ -51,7 +51,8 @@ class IdentifierField:
             return False
         if self.choices:
             return value in {code for code, _ in self.choices}
-        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+        # ASCII: \d must mean 0-9, not every Unicode digit (« ١٢٣ » is no INPE)
+        return self.pattern is None or re.fullmatch(self.pattern, value, re.ASCII) is not None
 
 
 @dataclass(frozen=True)
