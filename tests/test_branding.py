@@ -41,17 +41,14 @@ def test_deployment_configuration_overrides_name_colours_contact_and_faq(rebrand
     assert "--primary: #123456" in client.get(f"{SPACE_URL}/theme.css").get_data(as_text=True)
 
 
-def test_branding_from_an_environment_variable_is_read_as_json(app_config, monkeypatch):
-    from app import create_app
-
+@pytest.fixture
+def branding_in_environment(app_config, monkeypatch):
     monkeypatch.setenv("PORTAL_BRANDING", '{"exemple/membres": {"name": "Mutuelle par variable"}}')
-    config = {k: v for k, v in app_config.items() if k != "BRANDING"}
-    application = create_app(config)
-    with application.app_context():
-        from app.extensions import db
+    return app_config
 
-        db.create_all()
-    page = application.test_client().get(f"{SPACE_URL}/login").get_data(as_text=True)
+
+def test_branding_from_an_environment_variable_is_read_as_json(branding_in_environment, client):
+    page = client.get(f"{SPACE_URL}/login").get_data(as_text=True)
     assert "Mutuelle par variable" in page
 
 
@@ -69,10 +66,8 @@ def test_a_colour_that_is_not_a_colour_is_refused(app_config):
             branding_for(registry_of(application).space("exemple", "membres"))
 
 
-def test_deployment_templates_override_the_core_templates(app_config, tmp_path):
-    from app import create_app
-    from app.extensions import db
-
+@pytest.fixture
+def template_overrides(app_config, tmp_path):
     overrides = tmp_path / "overrides" / "auth"
     overrides.mkdir(parents=True)
     (overrides / "login.html").write_text(
@@ -80,8 +75,9 @@ def test_deployment_templates_override_the_core_templates(app_config, tmp_path):
         encoding="utf-8",
     )
     app_config["TEMPLATE_OVERRIDES"] = str(tmp_path / "overrides")
-    application = create_app(app_config)
-    with application.app_context():
-        db.create_all()
-    page = application.test_client().get(f"{SPACE_URL}/login").get_data(as_text=True)
+    return app_config
+
+
+def test_deployment_templates_override_the_core_templates(template_overrides, client):
+    page = client.get(f"{SPACE_URL}/login").get_data(as_text=True)
     assert "Connexion personnalisée" in page
