@@ -75,7 +75,7 @@ def configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from app import audit, htmx, mail as outbox, security, sessions  # noqa: F401
+    from app import htmx, mail as outbox, security, sessions
 
     sessions.init_app(app)
     security.init_app(app)

@@ -302,21 +302,23 @@ def _split(text: str | None, separators: str) -> list[str]:
     return [part for part in re.split(separators, text or "") if part]
 
 
-def context_words_for(space: Space, account: Account) -> list[str]:
+def context_words_for(space: Space, account: Account | None) -> list[str]:
     """The words the account's password must not contain (SAFE-3): its login and
     each part of it, its tenant reference, names, e-mail, the insurer's code and
     name, the space's own words and those of plugins (``portal_password_context``).
+    Without an account (a page before login), the space's words only.
     Lowercased, deduplicated, 4 characters or more."""
-    login = account.login or ""
-    email_local = (account.email or "").partition("@")[0]
-    words: list[str] = [login, *login.split("/"), account.tenant_ref or ""]
-    words += [account.display_name or "", *_split(account.display_name, r"[\s'’\-]+")]
-    words += [email_local, *_split(email_local, r"[._+\-]+")]
-    words += [space.insurer, space.insurer_name, *_split(space.insurer_name, r"[\s'’\-]+")]
+    words: list[str] = [space.insurer, space.insurer_name, *_split(space.insurer_name, r"[\s'’\-]+")]
     words += list(space.context_words)
-    pm = current_app.extensions["portal"].pm
-    for extra in pm.hook.portal_password_context(space=space, account=account):
-        words += [str(w) for w in extra or () if w is not None]
+    if account is not None:
+        login = account.login or ""
+        email_local = (account.email or "").partition("@")[0]
+        words += [login, *login.split("/"), account.tenant_ref or ""]
+        words += [account.display_name or "", *_split(account.display_name, r"[\s'’\-]+")]
+        words += [email_local, *_split(email_local, r"[._+\-]+")]
+        pm = current_app.extensions["portal"].pm
+        for extra in pm.hook.portal_password_context(space=space, account=account):
+            words += [str(w) for w in extra or () if w is not None]
     cleaned = (str(w).strip().lower() for w in words)
     return list(dict.fromkeys(w for w in cleaned if len(w) >= _MIN_CONTEXT_WORD))
 
@@ -327,7 +329,8 @@ def previous_hashes_for(account: Account, policy: PasswordPolicy) -> list[str]:
     if policy.history <= 0:
         return []
     hashes = [account.password_hash] if account.password_hash else []
-    older = policy.history - 1
+    # after a temporary password the current hash is gone: the one before counts
+    older = policy.history - len(hashes)
     if older > 0 and account.id is not None:
         query = (
             select(PasswordHistory.password_hash)

@@ -74,7 +74,6 @@ def load_account(account_id: str) -> Account | None:
     if now - row.last_seen_at > timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"]):
         row.ended_at = now
         db.session.commit()
-        g.session_expired = True
         # the login page is the next request: tell it, once, why the user is there
         session.pop(SESSION_KEY, None)
         session[EXPIRED_KEY] = True

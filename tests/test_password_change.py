@@ -236,6 +236,21 @@ def test_previous_password_cannot_come_back_right_after_a_change(app, logged_in)
     assert field_errors(response.get_data(as_text=True), "new_password") == [PREVIOUS_RULE]
 
 
+def test_forgotten_password_cannot_come_back_after_a_temporary_one(app, client):
+    from app.tokens import issue_temporary_password
+    from tests.plugin_exemple import SPACE
+
+    account_id = make_account(app)
+    with app.app_context():
+        temporary = issue_temporary_password(db.session.get(Account, account_id), SPACE.password_policy)
+        db.session.commit()
+    assert login(client, password=temporary).headers["Location"] == CHANGE_PAGE
+
+    response = change(client, PASSWORD)  # the forced change asks no current password
+
+    assert field_errors(response.get_data(as_text=True), "new_password") == [PREVIOUS_RULE]
+
+
 # --------------------------------------------------------------------------
 # Live check as the user types (HTMX)
 # --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account, AuditEvent, LoginSession, OutboxMessage, Token
-from tests.conftest import PASSWORD, SPACE_URL, csrf_of, login, make_account
+from tests.conftest import PASSWORD, SPACE_URL, csrf_of, make_account
 
 ACCOUNTS = f"{SPACE_URL}/accounts"
 ADMIN_URL = "/variantes/admin"

@@ -2,7 +2,6 @@
 the user's own history (CORE-10)."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from flask import abort, current_app, flash, request, url_for
@@ -85,10 +84,7 @@ def check_password():
     policy = effective_policy(space)
     password = request.form.get("new_password", "")[:256]
     account = _account() if current_user.is_authenticated and current_user.space_key == space.key else None
-    if account is not None:
-        words = context_words_for(space, account)
-    else:  # the reset page: no account known yet, but the space's own words still apply
-        words = [space.insurer, space.insurer_name, *re.split(r"[\s'’\-]+", space.insurer_name), *space.context_words]
+    words = context_words_for(space, account)  # on the reset page: the space's words only
     rules = evaluate(policy, password, context_words=words) if password else rules_for(policy)
     rules = [replace(r, ok=None) if r.code == "previous" else r for r in rules]
     return render("accounts/_policy.html", rules=rules)

@@ -6,6 +6,7 @@ import hmac
 
 from flask import abort, current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -53,13 +54,22 @@ def find_account(space_key: str, login: str) -> Account | None:
 # --------------------------------------------------------------------------
 
 
-def _account_key() -> str:
-    """Per-account key of the login: the identifier fields only, so that extra
-    form fields cannot start a fresh count for the same account."""
+def _identifiers_key(purpose: str) -> str:
+    """A throttling key made of the identifier fields only, so that other fields
+    (an answer, a GSM, junk) cannot start a fresh count for the same account."""
     space = g.get("space")
     names = [f.name for f in space.identifier_fields] + ["sous_compte"] if space else []
     typed = "|".join(f"{name}={request.form.get(name, '').strip().lower()}" for name in names)
-    return f"{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
+    return f"{purpose}:{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
+
+
+def _account_key() -> str:
+    return _identifiers_key("login")
+
+
+def _recovery_account_key() -> str:
+    """SAFE-2: attempts at one account's recovery are throttled, from any address."""
+    return _identifiers_key("recovery")
 
 
 def _only_failures(response) -> bool:
@@ -77,16 +87,6 @@ def _login_limits_address() -> str:
 
 def _recovery_limits() -> str:
     return current_app.config["RECOVERY_LIMITS"]
-
-
-def _recovery_account_key() -> str:
-    """Per-account key of « Mot de passe oublié ? »: the identifier fields only, so
-    that changing the answer, the GSM or the e-mail typed does not start a new count
-    (SAFE-2: attempts at one account are throttled, from any address)."""
-    space = g.get("space")
-    names = [f.name for f in space.identifier_fields] + ["sous_compte"] if space else []
-    typed = "|".join(f"{name}={request.form.get(name, '').strip().lower()}" for name in names)
-    return f"recovery:{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
 
 
 # --------------------------------------------------------------------------
@@ -116,13 +116,13 @@ def login():
         audit.record("login_failed", account=account, actor=form.login())
         db.session.commit()
         form.form_errors.append(_("Identifiant ou mot de passe incorrect."))
-    expired = g.get("session_expired", False) or session.pop(EXPIRED_KEY, False)
+    expired = session.pop(EXPIRED_KEY, False)
     return render("auth/login.html", form=form, expired=expired)
 
 
 def _logged_in(account: Account, temporary: bool = False):
     start_session(account)
-    audit.record("login", account=account, temporary_password=temporary)
+    audit.record("login", account=account, temporary=temporary)
     db.session.commit()
     space = current_space()
     if account.must_change_password:
@@ -162,7 +162,7 @@ def theme():
 # « Mot de passe oublié ? »: dispatched to the space's recovery method (CORE-5)
 # --------------------------------------------------------------------------
 
-GENERIC_SENT = "Si ces informations correspondent à un compte, un e-mail vient d'être envoyé à l'adresse enregistrée."
+GENERIC_SENT = _l("Si ces informations correspondent à un compte, un e-mail vient d'être envoyé à l'adresse enregistrée.")
 
 
 @space_bp.route("/password/forgot", methods=["GET", "POST"])
@@ -185,7 +185,7 @@ def forgot_password():
             _send_reset_link(space, account)
         audit.record("password_reset_requested", account=account, actor=form.login())
         db.session.commit()
-        return render("auth/forgot_sent.html", message=_(GENERIC_SENT))
+        return render("auth/forgot_sent.html", message=GENERIC_SENT)
     return render("auth/forgot.html", form=form)
 
 
@@ -272,7 +272,7 @@ def _ask_secret_question(space, form: IdentifiersForm, account: Account | None):
         if right and account is not None and account.is_active and account.email:
             _send_reset_link(space, account)
         db.session.commit()
-        return render("auth/forgot_sent.html", message=_(GENERIC_SENT))
+        return render("auth/forgot_sent.html", message=GENERIC_SENT)
     return render("auth/forgot_question.html", form=form, answer_form=answer_form, question=question)
 
 

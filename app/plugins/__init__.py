@@ -21,5 +21,22 @@ from app.plugins.types import (  # noqa: F401  (the public API of plugins)
     Widget,
 )
 
+__all__ = [
+    "Branding",
+    "Contact",
+    "DemoAccount",
+    "DemoSpace",
+    "Document",
+    "EnrollmentFlow",
+    "IdentifierField",
+    "MenuItem",
+    "PasswordPolicy",
+    "Profile",
+    "RecoveryMethod",
+    "Space",
+    "Widget",
+    "hookimpl",
+]
+
 PROJECT = "portal"
 hookimpl = pluggy.HookimplMarker(PROJECT)
