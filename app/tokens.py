@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Account, PasswordHistory, Token, utcnow
-from app.passwords import generate_temporary_password, hash_password, verify_password
+from app.mail import queue_mail
+from app.passwords import effective_policy, generate_temporary_password, hash_password, verify_password
+from app.plugins.types import Space
 
 LIFETIME_SETTING = {
     "activation": "ACTIVATION_LINK_HOURS",
@@ -66,6 +69,26 @@ def issue_temporary_password(account: Account, policy) -> str:
     password = generate_temporary_password(policy)
     _issue(account, "temporary_password", hash_password(password))
     return password
+
+
+def mail_temporary_password(space: Space, account: Account, subject: str, template: str = "temporary_password", **context: Any) -> None:
+    """Issue a temporary password (SAFE-1) and queue it to the account's own
+    address on record, never to an address typed in a request. The message is
+    sensitive: its body is erased from the outbox once sent."""
+    password = issue_temporary_password(account, effective_policy(space))
+    queue_mail(
+        account.email,
+        subject,
+        template,
+        insurer=space.insurer,
+        sensitive=True,
+        space=space,
+        account=account,
+        password=password,
+        hours=current_app.config["TEMPORARY_PASSWORD_HOURS"],
+        login_url=public_url("space.login", insurer=space.insurer, space=space.code),
+        **context,
+    )
 
 
 def use_temporary_password(account: Account, password: str) -> bool:

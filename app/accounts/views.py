@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,7 +13,6 @@ from app import audit
 from app.extensions import db
 from app.forms import ChangePasswordForm, ConfirmForm, NewPasswordForm, ProfilesForm, SubAccountForm
 from app.htmx import redirect_to, render
-from app.mail import queue_mail
 from app.models import Account, AuditEvent, PasswordHistory
 from app.passwords import (
     context_words_for,
@@ -27,7 +26,7 @@ from app.passwords import (
 )
 from app.sessions import end_other_sessions
 from app.spaces import before_password_change, current_space, public, space_bp
-from app.tokens import issue_temporary_password, public_url, revoke
+from app.tokens import mail_temporary_password, revoke
 
 HISTORY_PAGE_SIZE = 25
 
@@ -181,20 +180,8 @@ def subaccount_new():
 
 def _send_subaccount_password(space, sub: Account, *, created: bool) -> None:
     """A temporary password to the sub-account's own address (SAFE-1): the main account never sees it."""
-    password = issue_temporary_password(sub, effective_policy(space))
-    queue_mail(
-        sub.email,
-        _("%(name)s : votre accès au portail", name=space.insurer_name),
-        "subaccount_password",
-        insurer=space.insurer,
-        sensitive=True,
-        space=space,
-        account=sub,
-        password=password,
-        created=created,
-        hours=current_app.config["TEMPORARY_PASSWORD_HOURS"],
-        login_url=public_url("space.login", insurer=space.insurer, space=space.code),
-    )
+    subject = _("%(name)s : votre accès au portail", name=space.insurer_name)
+    mail_temporary_password(space, sub, subject, "subaccount_password", created=created)
 
 
 @space_bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])

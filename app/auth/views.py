@@ -31,7 +31,7 @@ from app.passwords import (
 )
 from app.sessions import EXPIRED_KEY, end_other_sessions, end_session, start_session
 from app.spaces import before_password_change, current_space, public, space_bp
-from app.tokens import find_link_token, issue_link_token, issue_temporary_password, public_url, revoke, use_temporary_password
+from app.tokens import find_link_token, issue_link_token, mail_temporary_password, public_url, revoke, use_temporary_password
 
 # A fixed argon2 hash, verified when the login is unknown so that both cases cost the same.
 _DUMMY_HASH = None
@@ -219,19 +219,7 @@ def _identity_match(space):
         )
         audit.record("password_reset_requested", account=account, actor=form.login(), matched=bool(matches))
         if matches:
-            password = issue_temporary_password(account, effective_policy(space))
-            queue_mail(
-                account.email,
-                _("%(name)s : votre mot de passe temporaire", name=space.insurer_name),
-                "temporary_password",
-                insurer=space.insurer,
-                sensitive=True,
-                space=space,
-                account=account,
-                password=password,
-                hours=current_app.config["TEMPORARY_PASSWORD_HOURS"],
-                login_url=public_url("space.login", insurer=space.insurer, space=space.code),
-            )
+            mail_temporary_password(space, account, _("%(name)s : votre mot de passe temporaire", name=space.insurer_name))
             db.session.commit()
             return render("auth/forgot_sent.html", message=_("Un nouveau mot de passe a été envoyé à votre adresse e-mail."))
         db.session.commit()
