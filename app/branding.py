@@ -24,6 +24,8 @@ def _overrides(space: Space) -> dict[str, Any]:
 def branding_for(space: Space) -> Branding:
     """The space's branding: plugin defaults, then the deployment's configuration."""
     base = space.branding or Branding(name=space.insurer_name)
+    if not base.documents and space.documents:
+        base = replace(base, documents=space.documents)
     changes = _overrides(space)
     if "contact" in changes:
         changes["contact"] = replace(base.contact, **changes["contact"])

@@ -36,7 +36,7 @@ def identifier_field(spec: IdentifierField, *, required: bool = True):
     label = _l(spec.label)
     if spec.choices:
         return SelectField(label, choices=[("", "—")] + [(c, _l(t)) for c, t in spec.choices], validators=validators)
-    return StringField(label, validators=validators, render_kw={"autocomplete": spec.autocomplete})
+    return StringField(label, validators=validators, render_kw={"autocomplete": spec.autocomplete, "type": spec.input_type})
 
 
 class IdentifiersForm(FlaskForm):

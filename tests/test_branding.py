@@ -81,3 +81,27 @@ def template_overrides(app_config, tmp_path):
 def test_deployment_templates_override_the_core_templates(template_overrides, client):
     page = client.get(f"{SPACE_URL}/login").get_data(as_text=True)
     assert "Connexion personnalisée" in page
+
+
+@pytest.fixture
+def other_documents(app_config):
+    app_config["BRANDING"] = {"exemple/membres": {"documents": [{"title": "Formulaire de réclamation", "url": "/static/reclamation.pdf"}]}}
+    return app_config
+
+
+def test_documents_to_download_come_from_the_plugin_by_default(app, client):
+    from tests.conftest import login, make_account
+
+    make_account(app)
+    login(client)
+    assert "Guide de l'adhérent" in client.get(f"{SPACE_URL}/").get_data(as_text=True)
+
+
+def test_deployment_replaces_the_documents_to_download(other_documents, app, client):
+    from tests.conftest import login, make_account
+
+    make_account(app)
+    login(client)
+    page = client.get(f"{SPACE_URL}/").get_data(as_text=True)
+    assert "Formulaire de réclamation" in page and "/static/reclamation.pdf" in page
+    assert "Guide de l" not in page
