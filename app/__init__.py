@@ -103,10 +103,11 @@ def configure_templates(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from app import spaces
+    from app import backoffice, spaces
     from app.accounts import views as account_views  # noqa: F401  (routes on the space blueprint)
     from app.auth import views as auth_views  # noqa: F401
 
+    backoffice.init_app(app)
     spaces.init_app(app)
 
 

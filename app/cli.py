@@ -26,6 +26,26 @@ def plugins_command() -> None:
         click.echo(f"  hooks: {', '.join(hooks)}")
 
 
+DEMO_AGENT_PASSWORD = "Gestion-demo-2026"
+
+
+def _demo_agents(registry) -> list:
+    """One demo agent per insurer's back office (idempotent)."""
+    from app.backoffice import CODE, create_agent
+    from app.models import Account
+    from app.plugins.types import DemoAccount, DemoSpace
+
+    entries = []
+    for insurer in registry.insurers():
+        key = f"{insurer}/{CODE}"
+        if key not in registry.spaces:
+            continue
+        if db.session.query(Account.id).filter_by(space_key=key, login="agent").first() is None:
+            create_agent(insurer, "agent", DEMO_AGENT_PASSWORD, name="Agent de démonstration", must_change=False)
+        entries.append(DemoSpace(space_key=key, accounts=(DemoAccount({"Identifiant": "agent"}, DEMO_AGENT_PASSWORD, "gestionnaire"),)))
+    return entries
+
+
 def create_schema() -> None:
     """Bring the core's tables to the latest migration, then create the plugins' tables.
     A database first built by ``create_all`` (no migration recorded) is stamped instead."""
@@ -40,6 +60,24 @@ def create_schema() -> None:
     db.create_all()
 
 
+@portal_cli.command("create-agent")
+@click.argument("insurer")
+@click.argument("login")
+@click.option("--name", default="", help="The agent's name, shown in the back office.")
+@click.option("--email", default=None, help="The agent's e-mail address.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted when not given.")
+def create_agent_command(insurer: str, login: str, name: str, email: str | None, password: str) -> None:
+    """Create an agent of INSURER's back office; the password must be changed at first login."""
+    from app.backoffice import create_agent
+
+    try:
+        account = create_agent(insurer, login, password, name=name, email=email, must_change=True)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Gestionnaire {account.login} créé pour /{insurer}/gestion/ ; mot de passe à changer à la première connexion.")
+
+
 @portal_cli.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo logins as JSON.")
 def demo_command(as_json: bool) -> None:
@@ -47,6 +85,7 @@ def demo_command(as_json: bool) -> None:
     create_schema()
     registry = registry_of(current_app)
     entries = [entry for result in registry.pm.hook.portal_load_demo() for entry in result]
+    entries += _demo_agents(registry)
     db.session.commit()
     report = {}
     for entry in entries:

@@ -72,15 +72,25 @@ def _resolve_space(endpoint: str | None, values: dict[str, Any] | None) -> None:
         if space is None:
             abort(404)
         g.space = space
+    elif endpoint and endpoint.startswith("backoffice.") and values is not None:
+        space = registry.space(values.pop("insurer", ""), "gestion")
+        if space is None:
+            abort(404)
+        g.space = space
     elif request.blueprint and request.blueprint in registry.blueprint_spaces:
         g.space = registry.blueprint_spaces[request.blueprint]
 
 
 def _fill_space_values(endpoint: str, values: dict[str, Any]) -> None:
-    """Let ``url_for('space.login')`` inside a space name the current space."""
-    if endpoint.startswith("space.") and "insurer" not in values and g.get("space") is not None:
+    """Let ``url_for('space.login')`` inside a space name the current space
+    (and ``url_for('backoffice.…')`` the current insurer)."""
+    if "insurer" in values or g.get("space") is None:
+        return
+    if endpoint.startswith("space."):
         values["insurer"] = g.space.insurer
         values["space"] = g.space.code
+    elif endpoint.startswith("backoffice."):
+        values["insurer"] = g.space.insurer
 
 
 @space_bp.get("/")
@@ -100,7 +110,7 @@ def index():
     registry = registry_of(current_app)
     if current_app.config.get("HOME"):
         return redirect(current_app.config["HOME"])
-    spaces = list(registry.spaces.values())
+    spaces = [s for s in registry.spaces.values() if s.code != "gestion"]  # agents know their address
     if len(spaces) == 1:
         return redirect(url_for("space.login", insurer=spaces[0].insurer, space=spaces[0].code))
     return render("home.html", spaces=spaces)
