@@ -198,6 +198,39 @@ class EnrollmentFlow:
 
 
 # --------------------------------------------------------------------------
+# Imports
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportColumn:
+    """One column of an import file: its header (as the insurer's file names it),
+    the key its value is passed under, its type and whether it is required."""
+
+    header: str
+    key: str
+    type: Literal["text", "int", "decimal", "date", "bool"] = "text"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A feed of the insurer's data (Excel .xlsx or CSV) into the plugin's tables (CORE-13).
+
+    ``write(row)`` receives one checked row (keys of ``columns``, typed values)
+    and inserts or updates it by ``key`` columns, inside the import's single
+    transaction; raising ``ValueError`` rejects the row with its message.
+    """
+
+    insurer: str
+    code: str
+    title: str
+    columns: tuple[ImportColumn, ...]
+    key: tuple[str, ...]
+    write: Callable[[dict[str, Any]], None]
+
+
+# --------------------------------------------------------------------------
 # The space
 # --------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ from app.plugins import (
     hookimpl,
 )
 
+from tests.plugin_exemple import models  # noqa: F401,E402  (its tables)
+
 PLUGIN_NAME = "exemple"
 __version__ = "0.0.1"
 
