@@ -13,7 +13,7 @@ DEMO_ENV := PORTAL_PLUGIN_MODULES='["tests.plugin_exemple"]' PORTAL_MAIL_PORT=$(
             PORTAL_PUBLIC_URL=http://$(HOST):$(PORT) PORTAL_SECRET_KEY="$$(cat instance/secret_key)"
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgresql system-packages lint clean
+.PHONY: install demo test test-sqlite test-postgresql system-packages lint clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,13 @@ demo: install instance/secret_key
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  $(DEMO_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
-## Debian packages the tests need (a browser for Playwright; fonts for PDF)
+## Debian packages the tests need (a browser for Playwright; Pango and fonts for WeasyPrint's PDF; poppler-utils's pdftotext to read PDFs back)
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'Noto Naskh Arabic\|Noto Sans Arabic'; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || ! /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || ! fc-list 2>/dev/null | grep -qi 'Noto Naskh Arabic\|Noto Sans Arabic'; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-dejavu-core >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; \
 	  else \
-	    echo "Missing Debian packages: run as root or: sudo apt-get install chromium fonts-noto-core fonts-dejavu-core"; exit 1; \
+	    echo "Missing Debian packages: run as root or: sudo apt-get install chromium fonts-noto-core fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"; exit 1; \
 	  fi; \
 	fi
 
@@ -56,6 +56,11 @@ test-sqlite:
 
 test-postgresql:
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -p no:cacheprovider -m "not browser"
+
+## make bench: import then export 100,000 generated rows (ROWS=… to change), on SQLite and on
+## PostgreSQL ($(TEST_DATABASE_URL); TEST_DATABASE_URL= for SQLite only); numbers to read, not a test
+bench: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench $(if $(ROWS),--rows $(ROWS))
 
 lint: install
 	$(PY) -m compileall -q app plugins tests

@@ -96,16 +96,18 @@ def configure_templates(app: Flask) -> None:
     override = app.config.get("TEMPLATE_OVERRIDES")
     if override:
         app.jinja_loader = ChoiceLoader([FileSystemLoader(override), app.jinja_loader])  # type: ignore[list-item]
-    from app import branding, templating
+    from app import branding, charts, templating
 
     templating.init_app(app)
     branding.init_app(app)
+    charts.init_app(app)
 
 
 def configure_blueprints(app: Flask) -> None:
     from app import backoffice, spaces
     from app.accounts import views as account_views  # noqa: F401  (routes on the space blueprint)
     from app.auth import views as auth_views  # noqa: F401
+    from app.enrollment import views as enrollment_views  # noqa: F401
 
     backoffice.init_app(app)
     spaces.init_app(app)

@@ -63,4 +63,12 @@ def action_labels() -> dict[str, str]:
         "subaccount_enabled": _("Réactivation d'un sous-compte"),
         "subaccount_deleted": _("Suppression d'un sous-compte"),
         "export": _("Export"),
+        "account_enrolled": _("Création de compte"),
+        "account_activated": _("Activation du compte"),
+        "enrollment_submitted": _("Demande d'adhésion envoyée"),
+        "enrollment_received": _("Formulaire d'adhésion reçu"),
+        "enrollment_approved": _("Demande d'adhésion approuvée"),
+        "enrollment_rejected": _("Demande d'adhésion rejetée"),
+        "import": _("Import de données"),
+        "import_failed": _("Import de données refusé"),
     }

@@ -109,6 +109,44 @@ def demo_command(as_json: bool) -> None:
             click.echo(f"  {typed}, Mot de passe = {account['password']}{note}")
 
 
+@portal_cli.command("import")
+@click.argument("insurer")
+@click.argument("importer_code", metavar="IMPORTER")
+@click.argument("path", metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Check every row and print the errors; write nothing.")
+def import_command(insurer: str, importer_code: str, path: str, dry_run: bool) -> None:
+    """Import FILE (.xlsx or .csv) with INSURER's IMPORTER, as the back office does: every
+    row in one transaction, nothing written when a row is wrong (exit status 1)."""
+    import getpass
+    import os
+
+    from flask_babel import gettext as _
+
+    from app import imports
+
+    importer = imports.importer_of(insurer, importer_code)
+    if importer is None:
+        codes = ", ".join(i.code for i in imports.importers_of(insurer)) or "—"
+        click.echo(_("Aucun import « %(code)s » pour l'organisme « %(insurer)s » (imports : %(codes)s).", code=importer_code, insurer=insurer, codes=codes), err=True)
+        raise click.exceptions.Exit(1)
+    if not os.path.isfile(path):
+        click.echo(_("Fichier introuvable : %(path)s", path=path), err=True)
+        raise click.exceptions.Exit(1)
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in a bare container
+        actor = "cli"
+    try:
+        outcome = imports.preview(importer, path) if dry_run else imports.commit(importer, path, actor)
+    except imports.ImportRefused as refused:
+        click.echo(str(refused), err=True)
+        raise click.exceptions.Exit(1) from None
+    for line in imports.report(outcome):
+        click.echo(line)
+    if outcome.error_count:
+        raise click.exceptions.Exit(1)
+
+
 @portal_cli.command("outbox")
 def outbox_command() -> None:
     """Retry every queued e-mail; exit status 1 when some are still queued."""

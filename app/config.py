@@ -66,3 +66,11 @@ class Defaults:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # Imports (CORE-13): the largest file accepted (never above MAX_CONTENT_LENGTH),
+    # where uploads wait (None: instance/imports; shared storage for several hosts),
+    # how long an uploaded file waits for « Valider l'import », the threads that run imports
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_FOLDER: str | None = None
+    IMPORT_KEEP_MINUTES = 60
+    IMPORT_THREADS = 2

@@ -173,6 +173,32 @@ def test_hook_portal_password_context_the_same_password_suits_another_member(app
 
 
 # --------------------------------------------------------------------------
+# portal_importers
+# --------------------------------------------------------------------------
+
+
+def test_hook_portal_importers_offers_the_importer_to_its_insurers_agents_and_the_command_line(app, client, tmp_path):
+    from app.backoffice import create_agent
+
+    with app.app_context():
+        create_agent("exemple", "karima", "Gestion-Solide-2026", must_change=False)
+        db.session.commit()
+    page = client.get("/exemple/gestion/login").get_data(as_text=True)
+    client.post("/exemple/gestion/login", data={"csrf_token": csrf_of(page), "identifiant": "karima", "password": "Gestion-Solide-2026"})
+
+    listing = client.get("/exemple/gestion/imports")
+    template = client.get("/exemple/gestion/imports/releves/modele.xlsx")
+    path = tmp_path / "releves.csv"
+    path.write_text("Numéro d'adhérent;N° de relevé;Date de paiement;Montant (DH)\n1001;R-1;15/01/2025;12,50\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["portal", "import", "exemple", "releves", str(path), "--dry-run"])
+
+    assert listing.status_code == 200 and "Relevés" in text_of(listing)
+    assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
+    assert result.exit_code == 0, result.output
+    assert "1 ligne(s) lue(s), 0 erreur(s)." in result.output
+
+
+# --------------------------------------------------------------------------
 # portal_load_demo
 # --------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ def test_export_is_not_downloaded_before_the_forced_change(client, must_change):
     response = client.get(EXPORT)
 
     assert response.status_code == 303
-    assert response.mimetype != "text/csv"
+    assert response.mimetype != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "Adhérent" not in response.get_data(as_text=True)
 
 
@@ -118,7 +118,7 @@ def test_everything_opens_once_the_forced_change_is_done(client, must_change):
     for url in (DASHBOARD, STATEMENTS, HISTORY, SUBACCOUNTS, CHANGE_PAGE):
         assert client.get(url).status_code == 200, url
     export = client.get(EXPORT)
-    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert export.status_code == 200 and export.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     widget = client.get(WIDGET, headers=HTMX)
     assert widget.status_code == 200 and "Solde : 1 250,00 DH" in text_of(widget)
 

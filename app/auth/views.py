@@ -1,10 +1,9 @@
 """Login and logout (CORE-1, CORE-2), the recovery methods (CORE-5) and reset links."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 
-from flask import abort, current_app, flash, g, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +30,7 @@ from app.passwords import (
 )
 from app.sessions import EXPIRED_KEY, end_other_sessions, end_session, start_session
 from app.spaces import before_password_change, current_space, public, space_bp
+from app.throttling import identifiers_key, recovery_limits
 from app.tokens import find_link_token, issue_link_token, mail_temporary_password, public_url, revoke, use_temporary_password
 
 # A fixed argon2 hash, verified when the login is unknown so that both cases cost the same.
@@ -54,22 +54,13 @@ def find_account(space_key: str, login: str) -> Account | None:
 # --------------------------------------------------------------------------
 
 
-def _identifiers_key(purpose: str) -> str:
-    """A throttling key made of the identifier fields only, so that other fields
-    (an answer, a GSM, junk) cannot start a fresh count for the same account."""
-    space = g.get("space")
-    names = [f.name for f in space.identifier_fields] + ["sous_compte"] if space else []
-    typed = "|".join(f"{name}={request.form.get(name, '').strip().lower()}" for name in names)
-    return f"{purpose}:{space.key if space else ''}:{hashlib.sha256(typed.encode()).hexdigest()}"
-
-
 def _account_key() -> str:
-    return _identifiers_key("login")
+    return identifiers_key("login")
 
 
 def _recovery_account_key() -> str:
     """SAFE-2: attempts at one account's recovery are throttled, from any address."""
-    return _identifiers_key("recovery")
+    return identifiers_key("recovery")
 
 
 def _only_failures(response) -> bool:
@@ -83,10 +74,6 @@ def _login_limits_account() -> str:
 
 def _login_limits_address() -> str:
     return current_app.config["LOGIN_LIMITS_PER_ADDRESS"]
-
-
-def _recovery_limits() -> str:
-    return current_app.config["RECOVERY_LIMITS"]
 
 
 # --------------------------------------------------------------------------
@@ -167,8 +154,8 @@ GENERIC_SENT = _l("Si ces informations correspondent à un compte, un e-mail vie
 
 @space_bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit(_recovery_limits, methods=["POST"])
-@limiter.limit(_recovery_limits, key_func=_recovery_account_key, methods=["POST"])
+@limiter.limit(recovery_limits, methods=["POST"])
+@limiter.limit(recovery_limits, key_func=_recovery_account_key, methods=["POST"])
 def forgot_password():
     space = current_space()
     method = space.recovery.kind

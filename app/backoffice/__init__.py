@@ -31,7 +31,13 @@ AGENT_LOGIN = IdentifierField(
 )
 
 #: the back office's pages, in menu order; each feature adds its entry here
-MENU: tuple[MenuItem, ...] = ()
+MENU: tuple[MenuItem, ...] = (
+    MenuItem("Demandes d'adhésion", "backoffice.enrollments", profiles=(AGENT_PROFILE,)),
+    MenuItem("Comptes", "backoffice.accounts", profiles=(AGENT_PROFILE,)),
+    MenuItem("Imports", "backoffice.imports", profiles=(AGENT_PROFILE,)),
+    MenuItem("Traçabilité", "backoffice.audit", profiles=(AGENT_PROFILE,)),
+    MenuItem("Boîte d'envoi", "backoffice.outbox", profiles=(AGENT_PROFILE,)),
+)
 
 
 def backoffice_space(model: Space) -> Space:
@@ -92,4 +98,10 @@ def init_app(app: Flask) -> None:
         key = f"{space.insurer}/{CODE}"
         if key not in registry.spaces:
             registry.spaces[key] = backoffice_space(space)
+    from app.backoffice import accounts, audit, outbox  # noqa: F401  (their routes, on backoffice_bp)
+    from app.backoffice import enrollments  # noqa: F401  (the enrollment queue, on backoffice_bp)
+    from app.backoffice import imports as import_pages  # « Imports » (CORE-13)
+
+    import_pages.init_app(app)
+
     app.register_blueprint(backoffice_bp)

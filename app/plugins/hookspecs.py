@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
     from app.models import Account
-    from app.plugins.types import DemoSpace, Space
+    from app.plugins.types import DemoSpace, Importer, Space
 
 hookspec = pluggy.HookspecMarker("portal")
 
@@ -53,6 +53,22 @@ def portal_password_context(space: Space, account: Account) -> list[str]:
     :param space: the account's space.
     :param account: the account whose password is being set.
     :returns: a list of words (case does not matter; words under 4 characters are ignored).
+    """
+
+
+# --------------------------------------------------------------------------
+# Data imports
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def portal_importers() -> list[Importer]:
+    """Declare the plugin's importers: the Excel (.xlsx) and CSV files its
+    insurer's agents upload in the back office, or run with ``flask portal import``.
+
+    :returns: a list of :class:`~app.plugins.types.Importer`, each naming its
+        ``insurer`` (only that insurer's agents see it) and a ``code`` unique
+        for that insurer.
     """
 
 

@@ -6,11 +6,14 @@ types and the core builds the screens, menus and e-mails from them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from flask import Blueprint
+
+    from app.models import Account
 
 # --------------------------------------------------------------------------
 # Login and identity
@@ -183,18 +186,100 @@ class RecoveryMethod:
     questions: tuple[str, ...] = ()
 
 
+EnrollmentKind = Literal["self_service", "reviewed", "reviewed_printable"]
+
+#: values of an enrollment form, by field name, as stored: str, bool, list,
+#: dates as ISO strings (``YYYY-MM-DD``); never a password nor a secret answer
+EnrollmentValues = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EnrollmentSection:
+    """A titled part of an enrollment form (« Vos informations personnelles »,
+    « Personne DELEGUEE »): a ``<fieldset>`` holding ``fields``, by name."""
+
+    title: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnrollmentStep:
+    """One page of an enrollment: a Flask-WTF form class (``form``), shown in
+    ``sections`` when given (fields in no section come after them)."""
+
+    form: type
+    title: str = ""
+    sections: tuple[EnrollmentSection, ...] = ()
+    intro: str = ""
+    #: the button's label; default « Suivant », on the last step « Confirmer »
+    submit_label: str = ""
+
+
 @dataclass(frozen=True)
 class EnrollmentFlow:
-    """The space's enrollment (adhésion, création de compte, abonnement).
+    """The space's enrollment (« Création de compte », « Nouvelle adhésion »,
+    « Abonnement »), served by the core at ``/<insurer>/<space>/enroll`` (CORE-7).
 
-    ``kind`` is ``self_service`` (a), ``reviewed`` (b) or ``reviewed_printable`` (c),
-    as SPEC CORE-7 names them. The core's enrollment screens use it.
+    ``kind``: ``self_service`` (a: an inactive account with the chosen password
+    and an e-mailed activation link), ``reviewed`` (b: a request an agent
+    approves or rejects; credentials e-mailed on approval) or
+    ``reviewed_printable`` (c: as b, with a PDF the applicant signs and
+    deposits; the agent records its reception before deciding).
+
+    ``steps`` are the pages, in order. ``identifier`` names the field that
+    identifies the applicant (INPE, matricule, N° adhérent): one pending
+    request per identifier, none once it has an account. ``check(values)``
+    returns ``(field, message)`` pairs for what the insurer's data refutes,
+    called after each step with the values so far. ``prefill(values)`` gives
+    defaults of the next steps' fields. ``handler(values)`` returns the new,
+    unsaved ``Account`` objects (logins, tenant reference, names, profiles;
+    the first is the main one) on submission (a) or approval (b, c).
+    ``email_field`` names the applicant's e-mail field. ``printable``: for
+    (c), the PDF template (or a callable choosing it from the values).
+    Fields named ``new_password``/``confirmation`` (a chosen password) and
+    ``secret_question``/``secret_answer`` are read by the core and never stored
+    in clear (``app.enrollment.forms`` has them as mixins).
     """
 
-    kind: Literal["self_service", "reviewed", "reviewed_printable"]
-    title: str = "Inscription"
-    form: Any = None  # a Flask-WTF form class
-    handler: Callable[..., Any] | None = None
+    kind: EnrollmentKind
+    title: str
+    steps: tuple[EnrollmentStep, ...]
+    identifier: str
+    handler: Callable[[EnrollmentValues], list[Account]]
+    check: Callable[[EnrollmentValues], list[tuple[str, str]]] | None = None
+    prefill: Callable[[EnrollmentValues], Mapping[str, Any]] | None = None
+    email_field: str = "email"
+    printable: str | Callable[[EnrollmentValues], str] | None = None
+    #: shown once the request is sent (where to deposit the form, how long it takes)
+    instructions: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("self_service", "reviewed", "reviewed_printable"):
+            raise ValueError(f"unknown enrollment kind: {self.kind}")
+        if not self.steps:
+            raise ValueError("an enrollment flow needs at least one step")
+        # the fields the core reads must exist: a plugin's slip shows at start-up, not to an applicant
+        for name in (self.identifier, self.email_field):
+            if not any(hasattr(step.form, name) for step in self.steps):
+                raise ValueError(f"enrollment « {self.title} »: no step has the field {name!r}")
+        if self.kind == "self_service" and not hasattr(self.steps[-1].form, "new_password"):
+            raise ValueError(f"enrollment « {self.title} »: self-service needs the ChosenPassword fields on the last step")
+
+    @property
+    def reviewed(self) -> bool:
+        """True when an agent decides (b, c): the request is stored and queued."""
+        return self.kind != "self_service"
+
+    @property
+    def printable_form(self) -> bool:
+        """True when the applicant prints, signs and deposits the form (c)."""
+        return self.kind == "reviewed_printable"
+
+    def printable_template(self, values: EnrollmentValues) -> str:
+        """The PDF template of the request: the flow's, or the core's generic form."""
+        if callable(self.printable):
+            return self.printable(values)
+        return self.printable or "enrollment/printable.html"
 
 
 # --------------------------------------------------------------------------
@@ -202,24 +287,43 @@ class EnrollmentFlow:
 # --------------------------------------------------------------------------
 
 
+ImportType = Literal["text", "int", "decimal", "date", "bool"]
+
+
 @dataclass(frozen=True)
 class ImportColumn:
     """One column of an import file: its header (as the insurer's file names it),
-    the key its value is passed under, its type and whether it is required."""
+    the key its value is passed under, its type and whether it is required.
+
+    The core checks each cell (``app.imports``): ``text`` trimmed, at most
+    ``max_length`` characters, matching ``pattern`` (full match; ``message``
+    is the French error); ``int``; ``decimal`` (« 1 250,50 » or 1250.5, two
+    decimals at most, never negative unless ``negative``); ``date``
+    (jj/mm/aaaa, aaaa-mm-jj or a real Excel date); ``bool`` (oui / non).
+    ``help`` is shown in the template's sheet that explains the columns."""
 
     header: str
     key: str
-    type: Literal["text", "int", "decimal", "date", "bool"] = "text"
+    type: ImportType = "text"
     required: bool = False
+    max_length: int | None = None
+    pattern: str | None = None
+    message: str | None = None
+    negative: bool = False
+    help: str = ""
 
 
 @dataclass(frozen=True)
 class Importer:
     """A feed of the insurer's data (Excel .xlsx or CSV) into the plugin's tables (CORE-13).
 
-    ``write(row)`` receives one checked row (keys of ``columns``, typed values)
-    and inserts or updates it by ``key`` columns, inside the import's single
-    transaction; raising ``ValueError`` rejects the row with its message.
+    ``write(row)`` receives one checked row (every key of ``columns``, typed
+    values: ``str``, ``int``, ``Decimal``, ``date``, ``bool``; ``None`` for an
+    empty cell or an absent optional column) and inserts or updates it by the
+    ``key`` columns (``app.imports.upsert`` does it in one statement), inside
+    the import's single transaction: it never commits. Raising ``ValueError``
+    rejects the row with its (French) message, and then the whole file.
+    ``key`` columns must be required; a key twice in one file is an error.
     """
 
     insurer: str
@@ -228,6 +332,8 @@ class Importer:
     columns: tuple[ImportColumn, ...]
     key: tuple[str, ...]
     write: Callable[[dict[str, Any]], None]
+    #: one line shown under the title on the back office's « Imports » page
+    description: str = ""
 
 
 # --------------------------------------------------------------------------

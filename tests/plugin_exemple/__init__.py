@@ -2,20 +2,16 @@
 new insurer is added by writing a plugin, without any change in ``app/``."""
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 import click
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, render_template
 from flask import Flask
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account
 from app.passwords import hash_password
-from app.spaces import requires_profile
 from app.plugins import (
     Branding,
     Contact,
@@ -33,6 +29,8 @@ from app.plugins import (
 )
 
 from tests.plugin_exemple import models  # noqa: F401,E402  (its tables)
+from tests.plugin_exemple.enrollment import ENROLLMENT  # noqa: E402  (« Création de compte »)
+from tests.plugin_exemple import importers  # noqa: E402  (its importer « Relevés »)
 
 PLUGIN_NAME = "exemple"
 __version__ = "0.0.1"
@@ -40,20 +38,7 @@ __version__ = "0.0.1"
 pages = Blueprint("exemple", __name__, template_folder="templates")
 
 
-@pages.get("/releves")
-@requires_profile("CONSULT")
-def statements():
-    """A page of the space, reachable only once logged in with profile CONSULT."""
-    return render_template("exemple/releves.html", tenant=current_user.tenant_ref)
-
-
-@pages.get("/releves/export")
-@requires_profile("CONSULT")
-def statements_export():
-    """A download: the forced-change gate must cover exports too."""
-    out = io.StringIO()
-    csv.writer(out).writerows([["Adhérent", "Montant"], [current_user.tenant_ref, "12.50"]])
-    return Response(out.getvalue(), mimetype="text/csv")
+from tests.plugin_exemple import views_statements  # noqa: E402,F401  (« Relevés », on pages)
 
 
 @pages.get("/widgets/solde")
@@ -77,6 +62,7 @@ SPACE = Space(
     identifier_fields=(MEMBER_NUMBER,),
     password_policy=PasswordPolicy(min_length=8, max_length=12, min_digits=2),
     recovery=RecoveryMethod(kind="email_link"),
+    enrollment=ENROLLMENT,
     profiles=(Profile("CONSULT", "Consultation"), Profile("PAIE", "Paiements")),
     menu=(MenuItem("Relevés", "exemple.statements", profiles=("CONSULT",)),),
     widgets=(Widget("Solde", "exemple.balance_widget"),),
@@ -98,6 +84,11 @@ DEMO_PASSWORD = "Demo2026x1"
 @hookimpl
 def portal_spaces() -> list[Space]:
     return [SPACE]
+
+
+@hookimpl
+def portal_importers() -> list[importers.Importer]:
+    return [importers.STATEMENTS]
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """core tables
 
-Revision ID: 0023f3fcf595
+Revision ID: de0800dd0e99
 Revises: 
 Create Date: 2026-11-30
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0023f3fcf595'
+revision = 'de0800dd0e99'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -42,6 +42,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_accounts_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_space_key'), ['space_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_tenant_ref'), ['tenant_ref'], unique=False)
+
+    op.create_table('enrollment_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('insurer', sa.String(length=40), nullable=False),
+    sa.Column('space_key', sa.String(length=80), nullable=False),
+    sa.Column('identifier', sa.String(length=80), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('values', sa.JSON(), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=True),
+    sa.Column('secret_question', sa.String(length=255), nullable=True),
+    sa.Column('secret_answer_hash', sa.String(length=255), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('decided_by', sa.String(length=200), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('reference')
+    )
+    with op.batch_alter_table('enrollment_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_enrollment_insurer_state_created', ['insurer', 'state', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enrollment_requests_email'), ['email'], unique=False)
+        batch_op.create_index('ix_enrollment_space_identifier', ['space_key', 'identifier'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -80,6 +105,46 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_insurer'), ['insurer'], unique=False)
+
+    op.create_table('enrollment_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['request_id'], ['enrollment_requests.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('enrollment_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enrollment_events_request_id'), ['request_id'], unique=False)
+
+    op.create_table('import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('insurer', sa.String(length=40), nullable=False),
+    sa.Column('importer', sa.String(length=60), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('stored', sa.String(length=80), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('valid', sa.Integer(), nullable=False),
+    sa.Column('written', sa.Integer(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('preview', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_import_jobs_insurer_created', ['insurer', 'created_at'], unique=False)
 
     op.create_table('login_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -156,6 +221,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_login_sessions_account_id'))
 
     op.drop_table('login_sessions')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_jobs_insurer_created')
+
+    op.drop_table('import_jobs')
+    with op.batch_alter_table('enrollment_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enrollment_events_request_id'))
+
+    op.drop_table('enrollment_events')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_insurer'))
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
@@ -168,6 +241,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_insurer'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('enrollment_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrollment_space_identifier')
+        batch_op.drop_index(batch_op.f('ix_enrollment_requests_email'))
+        batch_op.drop_index('ix_enrollment_insurer_state_created')
+
+    op.drop_table('enrollment_requests')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accounts_tenant_ref'))
         batch_op.drop_index(batch_op.f('ix_accounts_space_key'))
