@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -35,7 +35,7 @@ def identifier_field(spec: IdentifierField, *, required: bool = True):
     validators = [DataRequired(message=_l("Ce champ est obligatoire.")) if required else Optional(), _format_check(spec)]
     label = _l(spec.label)
     if spec.choices:
-        return SelectField(label, choices=[("", "—")] + [(c, _l(t)) for c, t in spec.choices], validators=validators)
+        return SelectField(label, choices=[SelectChoice("", "—")] + [SelectChoice(c, _l(t)) for c, t in spec.choices], validators=validators)
     return StringField(label, validators=validators, render_kw={"autocomplete": spec.autocomplete, "type": spec.input_type})
 
 

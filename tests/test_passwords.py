@@ -401,13 +401,10 @@ def test_no_previous_hashes_without_history(account: Account) -> None:
 
 
 def test_context_words_gather_account_space_and_plugin_words() -> None:
-    try:
-        from app import create_app
+    from app import create_app
 
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-                          "PLUGIN_MODULES": ["tests.plugin_exemple"], "SECRET_KEY": "t"})
-    except ImportError as error:  # the factory is written in parallel
-        pytest.skip(f"app factory not importable yet: {error}")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      "PLUGIN_MODULES": ["tests.plugin_exemple"], "SECRET_KEY": "t"})
     with app.app_context():
         space = app.extensions["portal"].spaces["exemple/membres"]
         acc = Account(space_key=space.key, login="123456789/AGENCE7", tenant_ref="T9876",

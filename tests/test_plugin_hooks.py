@@ -233,6 +233,11 @@ def test_hook_portal_load_demo_twice_is_idempotent(empty_app):
     with empty_app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Account).where(Account.space_key == SPACE.key))
     assert count == len(first[SPACE.key]["accounts"])
+    from tests.plugin_exemple.models import Statement
+
+    with empty_app.app_context():
+        statements = db.session.scalar(select(func.count()).select_from(Statement).where(Statement.member_number == "1001"))
+    assert statements == 60  # the demo member has statements to browse, loaded once
 
 
 # --------------------------------------------------------------------------

@@ -3,7 +3,8 @@ background thread, and a headless Debian chromium driven by Playwright.
 
 Playwright cannot download its own browsers here: ``/usr/bin/chromium`` is used
 (``PORTAL_TEST_CHROMIUM`` names another binary). Tests that need it are marked
-``@pytest.mark.browser`` and are skipped when no chromium is installed.
+``@pytest.mark.browser`` (``-m "not browser"`` leaves them out); without
+chromium they fail and say how to install it, rather than pass unseen.
 """
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def chromium() -> Iterator:
     (Playwright's sync API keeps an event loop on the main thread while it
     runs: not held across tests, so that other tests never see it)."""
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"no chromium at {CHROMIUM}")
+        pytest.fail(f"no chromium at {CHROMIUM}: run `make system-packages` (Debian's chromium) or -m 'not browser'")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

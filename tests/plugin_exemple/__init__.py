@@ -111,6 +111,7 @@ def portal_load_demo() -> list[DemoSpace]:
                 must_change_password=False,
             )
         )
+    _demo_statements("1001")
     return [
         DemoSpace(
             space_key=SPACE.key,
@@ -118,6 +119,31 @@ def portal_load_demo() -> list[DemoSpace]:
             enroll={"Numéro d'adhérent": "1002"},
         )
     ]
+
+
+def _demo_statements(member: str, count: int = 60) -> None:
+    """Two years of the demo member's statements, the same on every run (idempotent)."""
+    from datetime import date, timedelta
+    from random import Random
+
+    from tests.plugin_exemple.models import Statement
+
+    if db.session.scalar(select(func.count()).select_from(Statement).where(Statement.member_number == member)):
+        return
+    rng = Random(member)
+    today = date.today()
+    labels = ("Consultation", "Pharmacie", "Analyses", "Radiologie", "Optique", "Soins dentaires")
+    for n in range(count):
+        db.session.add(
+            Statement(
+                member_number=member,
+                number=f"R{member}-{n + 1:04d}",
+                paid_on=today - timedelta(days=rng.randrange(730)),
+                label=rng.choice(labels),
+                amount=Decimal(rng.randrange(5000, 250000)) / 100,
+                status=rng.choice(("Payé", "Payé", "Payé", "En cours", "Rejeté")),
+            )
+        )
 
 
 # --------------------------------------------------------------------------
