@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 MAIL_PORT ?= 8025
-# Until the first insurer plugin lands, the demo serves the test-only insurer.
-DEMO_ENV := PORTAL_PLUGIN_MODULES='["tests.plugin_exemple"]' PORTAL_MAIL_PORT=$(MAIL_PORT) \
+# The demo serves the installed insurer plugins (plugins/, "portal.plugins" entry points).
+DEMO_ENV := PORTAL_MAIL_PORT=$(MAIL_PORT) \
             PORTAL_PUBLIC_URL=http://$(HOST):$(PORT) PORTAL_SECRET_KEY="$$(cat instance/secret_key)"
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgresql system-packages lint clean bench
+.PHONY: install demo test test-sqlite test-postgresql system-packages lint clean bench bench-cnss
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ test-postgresql:
 ## PostgreSQL ($(TEST_DATABASE_URL); TEST_DATABASE_URL= for SQLite only); numbers to read, not a test
 bench: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench $(if $(ROWS),--rows $(ROWS))
+
+## make bench-cnss: one establishment with 1,000,000 DR (DR=… to change); the first page of a filtered DR
+## search and the DR summary through the application vs the bare SQL behind them, with the query plans
+bench-cnss: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench cnss $(if $(DR),--dr $(DR))
 
 lint: install
 	$(PY) -m compileall -q app plugins tests

@@ -45,7 +45,8 @@ def record(action: str, *, account: Account | None = None, actor: str | None = N
 
 
 def action_labels() -> dict[str, str]:
-    """French labels of the core's audit actions, for the history pages."""
+    """French labels of every audit action of the core, back office included: the
+    user's history and the back office's trail show the same words."""
     from flask_babel import gettext as _
 
     return {
@@ -69,6 +70,13 @@ def action_labels() -> dict[str, str]:
         "enrollment_received": _("Formulaire d'adhésion reçu"),
         "enrollment_approved": _("Demande d'adhésion approuvée"),
         "enrollment_rejected": _("Demande d'adhésion rejetée"),
+        "reset_request_submitted": _("Demande de réinitialisation de compte envoyée"),
+        "reset_request_received": _("Formulaire de réinitialisation de compte reçu"),
+        "reset_request_approved": _("Demande de réinitialisation de compte approuvée"),
+        "reset_request_rejected": _("Demande de réinitialisation de compte rejetée"),
         "import": _("Import de données"),
         "import_failed": _("Import de données refusé"),
+        "account_locked": _("Verrouillage du compte par un gestionnaire"),
+        "account_unlocked": _("Déverrouillage du compte par un gestionnaire"),
+        "outbox_retried": _("Renvoi de messages de la boîte d'envoi"),
     }

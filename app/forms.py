@@ -5,8 +5,8 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.plugins.types import IdentifierField, Space
@@ -18,6 +18,10 @@ SUBACCOUNT_FIELD = IdentifierField(
     message="L'identifiant du sous-compte compte de 3 à 30 caractères : lettres minuscules, chiffres, point, tiret.",
     transform="lower",
 )
+
+#: « Nature de compte » of a login form (``Space.account_nature``): a main account or a sub-account
+NATURE_MAIN = "principal"
+NATURE_SUB = "secondaire"
 
 
 def _format_check(spec: IdentifierField):
@@ -34,9 +38,46 @@ def identifier_field(spec: IdentifierField, *, required: bool = True):
     """A WTForms field for one identifier of a space's login form."""
     validators = [DataRequired(message=_l("Ce champ est obligatoire.")) if required else Optional(), _format_check(spec)]
     label = _l(spec.label)
+    if spec.choices and spec.widget == "radio":
+        # the format check refuses a value outside the choices, in French: no wtforms pre-check
+        return RadioField(label, choices=[SelectChoice(c, _l(t)) for c, t in spec.choices], validators=validators, validate_choice=False)
     if spec.choices:
         return SelectField(label, choices=[SelectChoice("", "—")] + [SelectChoice(c, _l(t)) for c, t in spec.choices], validators=validators)
     return StringField(label, validators=validators, render_kw={"autocomplete": spec.autocomplete, "type": spec.input_type})
+
+
+def _nature_check(form, field) -> None:
+    """« Identifiant du sous-compte »: required for « Secondaire », refused for « Principal »."""
+    secondary = getattr(form, "nature", None) is not None and form.nature.data == NATURE_SUB
+    typed = (field.data or "").strip()
+    if secondary and not typed:
+        raise StopValidation(_l("Indiquez l'identifiant du sous-compte pour un compte secondaire."))
+    if not secondary and typed:
+        raise StopValidation(_l("Laissez ce champ vide pour un compte principal, ou choisissez « Secondaire »."))
+    if not typed:
+        field.data = ""
+        raise StopValidation()  # nothing to check further
+
+
+def _nature_fields() -> dict:
+    """« Nature de compte » and the sub-account's identifier that goes with it."""
+    return {
+        "nature": RadioField(
+            _l("Nature de compte"),
+            choices=[SelectChoice(NATURE_MAIN, _l("Principal")), SelectChoice(NATURE_SUB, _l("Secondaire"))],
+            default=NATURE_MAIN,
+            validators=[
+                DataRequired(message=_l("Choisissez la nature de compte.")),
+                AnyOf([NATURE_MAIN, NATURE_SUB], message=_l("Choisissez la nature de compte.")),
+            ],
+            validate_choice=False,
+        ),
+        SUBACCOUNT_FIELD.name: StringField(
+            _l(SUBACCOUNT_FIELD.label),
+            validators=[_nature_check, _format_check(SUBACCOUNT_FIELD)],
+            render_kw={"autocomplete": SUBACCOUNT_FIELD.autocomplete},
+        ),
+    }
 
 
 class IdentifiersForm(FlaskForm):
@@ -52,6 +93,8 @@ class IdentifiersForm(FlaskForm):
         values = self.identifier_values()
         main = self.space.login_of(values)
         sub = values.get(SUBACCOUNT_FIELD.name)
+        if hasattr(self, "nature") and self.nature.data != NATURE_SUB:
+            sub = ""  # « Principal »: the main account, whatever else was posted
         return f"{main}/{sub}" if sub else main
 
 
@@ -60,11 +103,14 @@ def identifiers_form(
     space: Space, *, with_password: bool = False, with_subaccount: bool = True, base: type | None = None
 ) -> type[IdentifiersForm]:
     """The form class asking for a space's identifiers (and the password for login),
-    built on ``base`` when a screen asks for more (identity match)."""
+    built on ``base`` when a screen asks for more (identity match). The login form of
+    a space with ``account_nature`` asks « Nature de compte » before the sub-account."""
     attrs: dict = {"space": space}
     for spec in space.identifier_fields:
         attrs[spec.name] = identifier_field(spec)
-    if space.subaccounts and with_subaccount:
+    if space.subaccounts and with_subaccount and with_password and space.account_nature:
+        attrs.update(_nature_fields())
+    elif space.subaccounts and with_subaccount:
         attrs[SUBACCOUNT_FIELD.name] = identifier_field(SUBACCOUNT_FIELD, required=False)
     if with_password:
         attrs["password"] = PasswordField(

@@ -108,11 +108,17 @@ class Criteria(FlaskForm):
         csrf = False
 
 
+def printable(form: Any, field: Field) -> None:
+    """Typed text without control characters (PostgreSQL refuses a NUL in a query: a 500, not a message)."""
+    if field.data and not field.data.isprintable():
+        raise ValidationError(_l("Ce champ contient des caractères non autorisés."))
+
+
 def text_criterion(label: str, *, max_length: int = 100) -> StringField:
-    """A free-text criterion, trimmed (« N° de dossier »)."""
+    """A free-text criterion, trimmed, without control characters (« N° de dossier »)."""
     return StringField(
         _l(label),
-        validators=[Optional(), Length(max=max_length, message=_l("%(max)d caractères au plus.", max=max_length))],
+        validators=[Optional(), Length(max=max_length, message=_l("%(max)d caractères au plus.", max=max_length)), printable],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
 

@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, g, request, session, url_for
+from flask import Flask, abort, current_app, g, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 
+from app.backoffice import CODE as BACK_OFFICE
 from app.extensions import db, login_manager
 from app.htmx import redirect_to
 from app.models import Account, LoginSession, utcnow
@@ -85,16 +86,31 @@ def load_account(account_id: str) -> Account | None:
     return account if account is not None and account.is_active else None
 
 
+def _insurer_of(space_key: str) -> str:
+    return space_key.split("/", 1)[0]
+
+
 def gate():
     """Before every request of a space: anonymous visitors go to the login page
     (``HX-Redirect`` for HTMX requests); an account that must change its
-    password reaches nothing but the change form and logout."""
+    password reaches nothing but the change form and logout.
+
+    Spaces are independent logins, so an account of another space is sent to
+    this space's login page too, except in a back office: there an account of
+    another insurer gets 403, so that an agent of one insurer is told plainly
+    that another insurer's back office is not theirs (docs/security.md)."""
     space = g.get("space")
     if space is None or request.endpoint is None:
         return None
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "portal_public", False):
         return None
+    if (
+        current_user.is_authenticated
+        and space.code == BACK_OFFICE
+        and _insurer_of(current_user.space_key) != space.insurer
+    ):
+        abort(403)
     if not current_user.is_authenticated or current_user.space_key != space.key:
         target = url_for("space.login", insurer=space.insurer, space=space.code, next=_safe_next())
         return redirect_to(target)

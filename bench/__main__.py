@@ -133,6 +133,11 @@ def pipeline(name: str, url: str, schema: str | None, workdir: Path, workbook: P
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cnss"]:  # ``python -m bench cnss``: the CNSS lists on a million DR
+        from bench.cnss import main as cnss_main
+
+        return cnss_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows to import and export (default 100000)")
     parser.add_argument(

@@ -2,6 +2,7 @@
 a real SMTP server, the test client and helpers to log in."""
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import uuid
@@ -59,8 +60,18 @@ def app_config(tmp_path, smtp_server) -> dict:
     return config
 
 
+def only_test_plugins(config: dict) -> dict:
+    """``PLUGINS`` None (every available plugin) becomes the test plugins of ``PLUGIN_MODULES``:
+    an installed insurer plugin (cnss …) is enabled by its own tests, not by every core test."""
+    if config.get("PLUGINS") is not None:
+        return config
+    names = [getattr(importlib.import_module(m), "PLUGIN_NAME", m.rsplit(".", 1)[-1]) for m in config.get("PLUGIN_MODULES") or ()]
+    return dict(config, PLUGINS=names)
+
+
 @pytest.fixture
 def app(app_config) -> Iterator[Flask]:
+    app_config = only_test_plugins(app_config)
     schema = app_config.get("_TEST_SCHEMA")
     if schema:
         from sqlalchemy import create_engine

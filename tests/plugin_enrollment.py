@@ -10,6 +10,9 @@ accounts — and that the core serves the rest. Enable it with
   accounts, profile PEC and profile PAIE, like an establishment's;
 - « delegues » (c): « Abonnement », the delegate chooses the password in the
   form; approval mails a reminder of the login, never the password.
+
+« entreprise » also declares « Réinitialisation de compte » (CORE-11,
+CNSS-7): its two accounts (PEC and PAIE) are reset together.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from app.plugins import (
     IdentifierField,
     PasswordPolicy,
     Profile,
+    ResetRequestFlow,
     Space,
     hookimpl,
 )
@@ -168,6 +172,10 @@ ENTREPRISE = Space(
         prefill=company_defaults,
         handler=company_accounts,
         instructions="Déposez le formulaire signé et cacheté à votre agence.",
+    ),
+    reset_request=ResetRequestFlow(
+        identifier="adherent",
+        instructions="Ce formulaire dûment renseigné, signé et cacheté par le directeur, accompagné de la copie de sa CNI, est à déposer à votre agence contre accusé de réception.",
     ),
 )
 

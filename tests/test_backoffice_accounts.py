@@ -41,8 +41,18 @@ def body(response) -> str:
 
 
 def field_errors(page: str, name: str) -> str:
-    found = re.search(rf'<ul class="errors" id="{name}-errors">(.*?)</ul>', page, re.S)
+    """The messages shown next to a criterion (the list component's error block)."""
+    found = re.search(rf'id="{name}-errors"[^>]*>(.*?)</(?:ul|div)>', page, re.S)
     return found.group(1) if found else ""
+
+
+def next_page(page: str) -> str:
+    """The pager's « Suivant » link."""
+    return re.search(r'<a rel="next" href="([^"]+)"', page).group(1)
+
+
+def current_page(page: str) -> int:
+    return int(re.search(r'aria-current="page">(\d+)<', page).group(1))
 
 
 class Agent:
@@ -214,21 +224,21 @@ def test_search_is_paged_with_its_total_and_keeps_its_filters_in_the_links(app):
         db.session.commit()
     agent = Agent(app)
     first = body(agent.get(f"{BACK_OFFICE}/accounts?login=30"))
-    assert "Nombre de comptes : 30" in first and "Page 1 sur 2" in first
+    assert "Nombre de comptes : 30" in first and current_page(first) == 1
     assert len(listed_logins(first)) == 25
-    next_link = re.search(r'<a href="([^"]+)">Suivant</a>', first).group(1)
+    next_link = next_page(first)
     assert "login=30" in next_link and "page=2" in next_link
     second = body(agent.get(next_link))
-    assert "Page 2 sur 2" in second and len(listed_logins(second)) == 5
+    assert current_page(second) == 2 and 'rel="next"' not in second and len(listed_logins(second)) == 5
     assert listed_logins(first).isdisjoint(listed_logins(second)) and "4000" not in listed_logins(first + second)
-    assert "Page 2 sur 2" in body(agent.get(f"{BACK_OFFICE}/accounts?login=30&page=999"))
+    assert current_page(body(agent.get(f"{BACK_OFFICE}/accounts?login=30&page=999"))) == 2
 
 
 def test_htmx_search_answers_with_the_results_fragment_only(app, accounts):
     agent = Agent(app)
     response = agent.get(f"{BACK_OFFICE}/accounts?status=locked", headers={"HX-Request": "true"})
     page = body(response)
-    assert "<html" not in page and 'id="accounts-search"' in page
+    assert "<html" not in page and "<form" not in page and 'class="list"' in page
     assert listed_logins(page) == {"1002"}
     assert "HX-Request" in response.headers["Vary"]
 
@@ -385,6 +395,84 @@ def test_reset_of_an_account_without_email_or_not_active_changes_nothing(app, sm
 
 
 # --------------------------------------------------------------------------
+# An agent can neither read nor choose a user's password (SAFE-1)
+# --------------------------------------------------------------------------
+
+CHOSEN_BY_AGENT = "Choisi-Par-Agent-7"
+
+
+def password_inputs(page: str) -> list[str]:
+    """The password fields and the fields named like a password of a page."""
+    return re.findall(r'<input[^>]*(?:type="password"|name="(?:new_)?password")[^>]*>', page)
+
+
+@pytest.mark.parametrize("space_url, key, secret", [
+    (f"{BACK_OFFICE}", "1001", "link"),
+    ("/variantes/gestion", "variantes 1001", "temporary"),
+])
+def test_no_back_office_page_ever_shows_the_secret_a_reset_sends(app, smtp_server, accounts, space_url, key, secret):
+    insurer = space_url.split("/")[1]
+    agent = Agent(app, insurer)
+    target = accounts[key]
+    detail = body(agent.get(f"{space_url}/accounts/{target}"))
+    assert "Réinitialiser le mot de passe" in detail and password_inputs(detail) == []  # nothing to type a password in
+
+    confirmation = agent.post(f"{space_url}/accounts/{target}/reset")
+    assert "est réinitialisé ; un e-mail est envoyé à l'adresse enregistrée" in body(confirmation)
+    (message,) = smtp_server.wait_for(1)
+    sent = text_of(message)
+    found = RESET_LINK.search(sent) if secret == "link" else re.search(r"Mot de passe temporaire : (\S+)", sent)
+    value = found.group(1)
+
+    for url in (f"accounts/{target}", "accounts", "accounts?login=1001", "audit", "audit?login=1001",
+                "outbox", "outbox?status=sent"):
+        agent.get(f"{space_url}/{url}")
+        agent.get(f"{space_url}/{url}", headers={"HX-Request": "true"})
+    assert not agent.saw(value)
+    assert "Contenu confidentiel" in agent.pages[-1]
+    with app.app_context():
+        stored = db.session.scalar(select(OutboxMessage))
+        assert stored.sensitive and stored.status == "sent"
+        assert value not in stored.body_text and not stored.body_html  # erased once sent
+        assert all(value not in repr(e.detail) for e in db.session.scalars(select(AuditEvent)))
+
+
+def test_a_password_posted_with_the_reset_is_ignored(app, smtp_server, accounts):
+    agent = Agent(app)
+    target = accounts["1001"]
+    token = csrf_of(agent.client.get(f"{BACK_OFFICE}/accounts/{target}").get_data(as_text=True))
+    data = {"csrf_token": token, "password": CHOSEN_BY_AGENT, "new_password": CHOSEN_BY_AGENT, "confirmation": CHOSEN_BY_AGENT}
+    assert agent.client.post(f"{BACK_OFFICE}/accounts/{target}/reset", data=data).status_code == 303
+    smtp_server.wait_for(1)
+
+    assert account(app, target).password_hash is None and account(app, target).must_change_password
+    refused = login_at(app.test_client(), SPACE_URL, "1001", CHOSEN_BY_AGENT)
+    assert refused.status_code == 200 and GENERIC_FAILURE in body(refused)
+    with app.app_context():
+        assert CHOSEN_BY_AGENT not in db.session.scalar(select(OutboxMessage)).body_text
+        assert all(CHOSEN_BY_AGENT not in repr(e.detail) for e in db.session.scalars(select(AuditEvent)))
+
+
+def test_a_password_posted_with_the_reset_of_a_temporary_password_space_is_ignored(app, smtp_server, accounts):
+    agent = Agent(app, "variantes")
+    target = accounts["variantes 1001"]
+    token = csrf_of(agent.client.get(f"/variantes/gestion/accounts/{target}").get_data(as_text=True))
+    data = {"csrf_token": token, "password": CHOSEN_BY_AGENT, "new_password": CHOSEN_BY_AGENT}
+    agent.client.post(f"/variantes/gestion/accounts/{target}/reset", data=data)
+    (message,) = smtp_server.wait_for(1)
+    temporary = re.search(r"Mot de passe temporaire : (\S+)", text_of(message)).group(1)
+    assert temporary != CHOSEN_BY_AGENT
+    assert GENERIC_FAILURE in body(login_at(app.test_client(), ADMIN_URL, "1001", CHOSEN_BY_AGENT))
+    assert login_at(app.test_client(), ADMIN_URL, "1001", temporary).status_code == 303
+
+
+def test_no_back_office_form_offers_a_password_field_but_the_agents_own(app, accounts):
+    agent = Agent(app)
+    for url in ("", "/accounts", f"/accounts/{accounts['1001']}", f"/accounts/{accounts['1001/assistant']}", "/audit", "/outbox"):
+        assert password_inputs(body(agent.get(f"{BACK_OFFICE}{url}"))) == [], url
+
+
+# --------------------------------------------------------------------------
 # Who reaches these pages
 # --------------------------------------------------------------------------
 
@@ -393,14 +481,15 @@ def test_agent_of_another_insurer_reaches_none_of_exemples_accounts(app, smtp_se
     agent = Agent(app, "variantes")
     target = accounts["1001"]
 
-    # exemple's back office does not know this agent: the login page, nothing else
+    # exemple's back office is not this agent's: « Accès refusé », nothing else
     for url in ("/accounts", f"/accounts/{target}", "/accounts?login=1001"):
         response = agent.get(f"{BACK_OFFICE}{url}")
-        assert response.status_code == 303 and response.headers["Location"].startswith(f"{BACK_OFFICE}/login")
+        assert response.status_code == 403 and "Accès refusé" in body(response)
+        assert "amina@exemple.test" not in body(response)
     for action in ("lock", "unlock", "reset"):
         token = csrf_of(agent.client.get("/variantes/gestion/accounts").get_data(as_text=True))
         response = agent.client.post(f"{BACK_OFFICE}/accounts/{target}/{action}", data={"csrf_token": token})
-        assert response.status_code == 303 and response.headers["Location"] == f"{BACK_OFFICE}/login"
+        assert response.status_code == 403
 
     # its own back office, given exemple's account ids: they do not exist there
     assert agent.get(f"/variantes/gestion/accounts/{target}").status_code == 404

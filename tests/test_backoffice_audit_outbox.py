@@ -15,7 +15,18 @@ from app.extensions import db
 from app.mail import queue_mail
 from app.models import AuditEvent, OutboxMessage
 from tests.conftest import csrf_of, make_account
-from tests.test_backoffice_accounts import BACK_OFFICE, RESET_LINK, Agent, body, events, field_errors, member_client, text_of
+from tests.test_backoffice_accounts import (
+    BACK_OFFICE,
+    RESET_LINK,
+    Agent,
+    body,
+    current_page,
+    events,
+    field_errors,
+    member_client,
+    next_page,
+    text_of,
+)
 
 AUDIT = f"{BACK_OFFICE}/audit"
 OUTBOX = f"{BACK_OFFICE}/outbox"
@@ -30,7 +41,9 @@ def app_config(app_config: dict) -> dict:
 
 
 def rows(page: str) -> list[list[str]]:
-    """The first table's rows, as lists of cell texts."""
+    """The first table's rows, as lists of cell texts (none when the list shows no table)."""
+    if "<tbody>" not in page:
+        return []
     tbody = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return [
         [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
@@ -117,8 +130,8 @@ def test_audit_trail_is_paged_and_keeps_its_filters_in_the_links(app):
         db.session.commit()
     agent = Agent(app)
     first = body(agent.get(f"{AUDIT}?action=login_failed"))
-    assert "Nombre d'actions : 30" in first and "Page 1 sur 2" in first and len(rows(first)) == 25
-    next_link = re.search(r'<a href="([^"]+)">Suivant</a>', first).group(1)
+    assert "Nombre d'actions : 30" in first and current_page(first) == 1 and len(rows(first)) == 25
+    next_link = next_page(first)
     assert "action=login_failed" in next_link
     second = body(agent.get(next_link))
     assert [r[0][:10] for r in rows(second)] == [f"0{d}/04/2025" for d in range(5, 0, -1)]
@@ -259,11 +272,10 @@ def test_agent_of_another_insurer_neither_sees_nor_resends_exemples_messages_nor
 
     for url in (OUTBOX, AUDIT, f"{AUDIT}?login=1001"):
         response = agent.get(url)
-        assert response.status_code == 303 and response.headers["Location"].startswith(f"{BACK_OFFICE}/login")
+        assert response.status_code == 403 and "Accès refusé" in body(response)
     token = csrf_of(agent.client.get("/variantes/gestion/outbox").get_data(as_text=True))
     for url in (f"{OUTBOX}/{waiting}/retry", f"{OUTBOX}/retry"):
-        response = agent.client.post(url, data={"csrf_token": token})
-        assert response.status_code == 303 and response.headers["Location"] == f"{BACK_OFFICE}/login"
+        assert agent.client.post(url, data={"csrf_token": token}).status_code == 403
 
     assert agent.client.post(f"/variantes/gestion/outbox/{waiting}/retry", data={"csrf_token": token}).status_code == 404
     assert "Aucun message en attente." in body(agent.post("/variantes/gestion/outbox/retry"))

@@ -96,7 +96,6 @@ def test_changing_the_number_at_step_one_refreshes_what_step_two_shows(app, clie
 
 
 def test_applicant_downloads_the_filled_form_as_a_pdf(app, client, smtp_server):
-    pytest.importorskip("app.pdf")
     assert submit_company(client).status_code == 303
     reference = request_of(app, "4242", "caisse/entreprise").reference
     done = page(client.get(f"{ENTREPRISE_URL}/enroll/done"))

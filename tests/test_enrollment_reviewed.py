@@ -340,8 +340,8 @@ def test_agent_of_another_insurer_can_neither_see_nor_decide_the_request(app, cl
     assert decide(other, reference, "approve", insurer="exemple").status_code == 404
     assert decide(other, reference, "reject", insurer="exemple", reason="Non").status_code == 404
     assert reference not in page(other.get("/exemple/gestion/enrollments"))
-    # and the other insurer's back office is not theirs: the login page
-    assert other.get(f"{QUEUE_URL}/{reference}").status_code == 303
+    # and the other insurer's back office is not theirs: 403 (app/sessions.py's gate)
+    assert other.get(f"{QUEUE_URL}/{reference}").status_code == 403
     assert request_of(app, "00000411").state == "submitted"
 
 

@@ -11,13 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
 JINJA = re.compile(r"{#.*?#}|{%.*?%}|{{.*?}}", re.S)
+#: a stylesheet or a script in a template (a PDF's own CSS) is no text a reader sees
+STYLE_OR_SCRIPT = re.compile(r"<(style|script)\b.*?</\1\s*>", re.S | re.I)
 TAG = re.compile(r"<[^>]+>", re.S)
 ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
 
 
 def _bare_text(source: str) -> list[str]:
     """Text a reader would see that is not produced by a Jinja expression."""
-    text = TAG.sub(" ", JINJA.sub(" ", source))
+    text = TAG.sub(" ", STYLE_OR_SCRIPT.sub(" ", JINJA.sub(" ", source)))
     text = ENTITY.sub(" ", text)
     return [chunk for chunk in re.split(r"\s{2,}|\n", text) if re.search(r"[A-Za-zÀ-ÿ]{2,}", chunk)]
 
@@ -25,6 +27,17 @@ def _bare_text(source: str) -> list[str]:
 def test_core_templates_have_no_text_outside_gettext():
     offenders = {}
     for path in TEMPLATES.rglob("*"):
+        if path.suffix not in (".html", ".txt"):
+            continue
+        bare = _bare_text(path.read_text(encoding="utf-8"))
+        if bare:
+            offenders[str(path.relative_to(ROOT))] = bare
+    assert offenders == {}
+
+
+def test_plugin_templates_have_no_text_outside_gettext():
+    offenders = {}
+    for path in (ROOT / "plugins").glob("*/templates/**/*"):
         if path.suffix not in (".html", ".txt"):
             continue
         bare = _bare_text(path.read_text(encoding="utf-8"))

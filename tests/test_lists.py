@@ -368,6 +368,7 @@ def test_htmx_sort_keeps_the_sort_for_the_next_search(client, member):
         ({"montant_min": "-5"}, "montant_min", "Le montant ne peut pas être négatif."),
         ({"situation": "Perdu"}, "situation", "Choix invalide."),
         ({"numero": "A" * 21}, "numero", "20 caractères au plus."),
+        ({"numero": "R1\x00"}, "numero", "Ce champ contient des caractères non autorisés."),
     ],
 )
 def test_bad_criteria_show_a_french_message_next_to_the_field_and_no_results(client, member, criteria, field, message):

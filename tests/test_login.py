@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import argon2
@@ -447,3 +448,295 @@ def test_member_number_in_arabic_indic_digits_gets_the_format_message(app, clien
     response = login(client, "١٢٣", PASSWORD)
     assert response.status_code == 200
     assert "Le numéro d'adhérent compte de 1 à 10 chiffres." in text_of(response)
+
+
+# --------------------------------------------------------------------------
+# Progressive login with « Profil » and « Nature de compte » (seed 003, 2.2):
+# the test space of tests/plugin_login.py
+# --------------------------------------------------------------------------
+
+PROGRESSIVE = "/connexion/ps"
+NATIONAL_ID = "123456789"
+HTMX = {"HX-Request": "true"}
+SUB_MISSING = "Indiquez l'identifiant du sous-compte pour un compte secondaire."
+SUB_WITH_MAIN = "Laissez ce champ vide pour un compte principal, ou choisissez « Secondaire »."
+
+
+@pytest.fixture
+def progressive(request):
+    """The app with the progressive-login space; two main accounts (one per profile)
+    and a sub-account « caisse » of the Paiements one."""
+    app, client = build(request, PLUGIN_MODULES=["tests.plugin_exemple", "tests.plugin_login"])
+    make_account(app, f"{NATIONAL_ID}/PEC", space_key="connexion/ps", display_name="Clinique PEC", profiles=["PEC"])
+    main = make_account(
+        app, f"{NATIONAL_ID}/PAIEMENTS", space_key="connexion/ps", display_name="Clinique Paiements", profiles=["PAIEMENTS"]
+    )
+    make_account(
+        app,
+        f"{NATIONAL_ID}/PAIEMENTS/caisse",
+        space_key="connexion/ps",
+        display_name="Agent de caisse",
+        profiles=["PAIEMENTS"],
+        parent_id=main,
+        tenant_ref=NATIONAL_ID,
+    )
+    return app, client
+
+
+def without_noscript(page: str) -> str:
+    """What a browser running JavaScript shows: <noscript> content is not part of the page."""
+    return re.sub(r"<noscript>.*?</noscript>", "", page, flags=re.S)
+
+
+def legends(page: str) -> list[str]:
+    return [html.unescape(m).strip() for m in re.findall(r"<legend>(.*?)</legend>", page, re.S)]
+
+
+def reveal(client, value: str, **params):
+    """What htmx asks while the first field is typed (``login/next``)."""
+    return client.get(f"{PROGRESSIVE}/login/next", query_string={"identifiant": value, **params}, headers=HTMX)
+
+
+def post_progressive(client, *, identifiant=NATIONAL_ID, profil="PEC", nature="principal", sous_compte="", password=PASSWORD, **headers):
+    page = client.get(f"{PROGRESSIVE}/login").get_data(as_text=True)
+    data = {"csrf_token": csrf_of(page), "identifiant": identifiant, "password": password}
+    for name, value in (("profil", profil), ("nature", nature), ("sous_compte", sous_compte)):
+        if value is not None:
+            data[name] = value
+    return client.post(f"{PROGRESSIVE}/login", data=data, headers=headers)
+
+
+def checked(page: str, name: str) -> list[str]:
+    """The values of the checked radio buttons named ``name``."""
+    return re.findall(rf'<input checked id="[^"]+" name="{name}"[^>]*value="([^"]*)"', page)
+
+
+def test_progressive_login_first_shows_the_national_id_only_and_everything_without_javascript(progressive):
+    _, client = progressive
+
+    page = client.get(f"{PROGRESSIVE}/login").get_data(as_text=True)
+
+    with_js = without_noscript(page)
+    assert labels(with_js) == ["Identifiant National"]
+    assert legends(with_js) == []
+    assert f'hx-get="{PROGRESSIVE}/login/next"' in with_js
+    assert "Valider" not in with_js.split('<div id="login-rest">', 1)[1].split("</form>", 1)[0]
+    # without JavaScript, the <noscript> copy holds the whole form, in the seed's order
+    assert labels(page) == ["Identifiant National", "PEC", "Paiements", "Principal", "Secondaire", "Identifiant du sous-compte", "Mot de passe"]
+    assert legends(page) == ["Profil", "Nature de compte"]
+    assert 'type="radio" value="PEC"' in page and 'type="radio" value="PAIEMENTS"' in page
+    assert checked(page, "nature") == ["principal"]
+
+
+def test_a_valid_national_id_reveals_the_rest_the_same_whether_or_not_an_account_exists(progressive):
+    _, client = progressive
+
+    known = reveal(client, NATIONAL_ID)
+    unknown = reveal(client, "987654321")
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data() == unknown.get_data()
+    assert dict(known.headers) == dict(unknown.headers)
+    rest = known.get_data(as_text=True)
+    assert legends(rest) == ["Profil", "Nature de compte"]
+    assert labels(rest) == ["PEC", "Paiements", "Principal", "Secondaire", "Mot de passe"], "the sub-account waits for « Secondaire »"
+    assert "Valider" in rest
+    assert '<div id="identifiant-status" hx-swap-oob="innerHTML"></div>' in rest
+    assert "HX-Request" in known.headers["Vary"]
+
+
+@pytest.mark.parametrize("typed", ["12345", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩", "<script>"])
+def test_an_invalid_national_id_hides_the_rest_and_shows_the_format_message(progressive, typed):
+    _, client = progressive
+
+    response = reveal(client, typed)
+
+    assert response.status_code == 200
+    fragment = response.get_data(as_text=True)
+    assert field_errors(fragment, "identifiant") == ["L'identifiant national compte 9 chiffres."]
+    assert "<label" not in fragment and "Mot de passe" not in fragment
+    assert "<script>" not in fragment
+
+
+def test_an_emptied_national_id_hides_the_rest_without_a_message(progressive):
+    _, client = progressive
+
+    fragment = reveal(client, "  ").get_data(as_text=True)
+
+    assert field_errors(fragment, "identifiant") == []
+    assert "<label" not in fragment
+
+
+def test_a_rest_already_shown_is_kept_so_that_the_user_s_choices_stay(progressive):
+    _, client = progressive
+
+    response = reveal(client, "987654321", login_rest="1")
+
+    assert response.headers["HX-Reswap"] == "none"
+    assert "HX-Reswap" not in reveal(client, "98765", login_rest="1").headers, "an invalid value hides it"
+
+
+def test_choosing_secondaire_reveals_the_sub_account_field(progressive):
+    _, client = progressive
+    url = f"{PROGRESSIVE}/login/next"
+
+    secondary = client.get(url, query_string={"part": "sous_compte", "nature": "secondaire"}, headers=HTMX)
+    main = client.get(url, query_string={"part": "sous_compte", "nature": "principal"}, headers=HTMX)
+
+    assert labels(secondary.get_data(as_text=True)) == ["Identifiant du sous-compte"]
+    assert labels(main.get_data(as_text=True)) == []
+
+
+def test_reveal_endpoint_opened_as_a_page_leads_to_the_login_and_exists_only_for_progressive_spaces(progressive):
+    _, client = progressive
+
+    opened = client.get(f"{PROGRESSIVE}/login/next?identifiant={NATIONAL_ID}")
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == f"{PROGRESSIVE}/login"
+    assert client.get(f"{SPACE_URL}/login/next?adherent=1001", headers=HTMX).status_code == 404
+
+
+@pytest.mark.parametrize(("profil", "name"), [("PEC", "Clinique PEC"), ("PAIEMENTS", "Clinique Paiements")])
+def test_main_account_logs_in_with_each_profile(progressive, profil, name):
+    _, client = progressive
+
+    response = post_progressive(client, profil=profil)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{PROGRESSIVE}/"
+    assert f"Bienvenue, {name}." in text_of(client.get(f"{PROGRESSIVE}/"))
+
+
+def test_secondary_account_logs_in_with_its_sub_account_identifier(progressive):
+    _, client = progressive
+
+    response = post_progressive(client, profil="PAIEMENTS", nature="secondaire", sous_compte="Caisse", **HTMX)
+
+    assert response.headers["HX-Redirect"] == f"{PROGRESSIVE}/"
+    assert "Bienvenue, Agent de caisse." in text_of(client.get(f"{PROGRESSIVE}/"))
+
+
+def test_secondaire_without_its_identifier_gets_the_message_next_to_the_field(progressive):
+    app, client = progressive
+
+    response = post_progressive(client, profil="PAIEMENTS", nature="secondaire", sous_compte="")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert field_errors(page, "sous_compte") == [SUB_MISSING]
+    assert error_block(page) is None
+    assert client.get(f"{PROGRESSIVE}/").status_code == 303
+
+
+def test_a_sub_account_identifier_with_principal_gets_the_message_next_to_the_field(progressive):
+    _, client = progressive
+
+    page = post_progressive(client, profil="PAIEMENTS", nature="principal", sous_compte="caisse").get_data(as_text=True)
+
+    assert field_errors(page, "sous_compte") == [SUB_WITH_MAIN]
+    assert error_block(page) is None
+    assert client.get(f"{PROGRESSIVE}/").status_code == 303
+
+
+def test_missing_profile_or_nature_get_french_messages_never_a_server_error(progressive):
+    _, client = progressive
+
+    page = post_progressive(client, profil=None, nature="").get_data(as_text=True)
+
+    assert field_errors(page, "profil") == ["Ce champ est obligatoire."]
+    assert field_errors(page, "nature") == ["Choisissez la nature de compte."]
+    tampered = post_progressive(client, profil="ADMIN", nature="autre")
+    assert tampered.status_code == 200
+    assert field_errors(tampered.get_data(as_text=True), "profil") == ["Format invalide."]
+    assert field_errors(tampered.get_data(as_text=True), "nature") == ["Choisissez la nature de compte."]
+    assert "Not a valid choice" not in tampered.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"identifiant": "987654321"},  # unknown establishment
+        {"password": "Mauvais1"},  # wrong password
+        {"profil": "PEC", "nature": "secondaire", "sous_compte": "caisse"},  # the sub-account is under Paiements
+        {"profil": "PAIEMENTS", "nature": "secondaire", "sous_compte": "inconnu"},  # unknown sub-account
+    ],
+)
+def test_wrong_anything_in_a_progressive_login_gets_the_same_generic_message(progressive, wrong):
+    _, client = progressive
+    reference = error_block(post_progressive(client, password="Mauvais1").get_data(as_text=True))
+
+    response = post_progressive(client, **wrong)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert GENERIC_FAILURE in html.unescape(page)
+    assert error_block(page) == reference
+    assert client.get(f"{PROGRESSIVE}/").status_code == 303
+
+
+def test_a_failed_post_shows_the_whole_form_with_the_values_but_the_password(progressive):
+    _, client = progressive
+
+    for headers in ({}, HTMX):
+        page = post_progressive(
+            client, profil="PAIEMENTS", nature="secondaire", sous_compte="caisse", password="Mauvais1", **headers
+        ).get_data(as_text=True)
+
+        shown = without_noscript(page)
+        assert labels(shown) == ["Identifiant National", "PEC", "Paiements", "Principal", "Secondaire", "Identifiant du sous-compte", "Mot de passe"]
+        assert f'value="{NATIONAL_ID}"' in shown
+        assert checked(shown, "profil") == ["PAIEMENTS"]
+        assert checked(shown, "nature") == ["secondaire"]
+        assert 'name="sous_compte" type="text" value="caisse"' in shown
+        assert "Mauvais1" not in page
+        assert "hx-trigger=\"input changed delay:300ms, change\"" in shown, "no new fetch that would hide the messages"
+
+
+def test_htmx_failed_post_with_principal_keeps_the_sub_account_field_hidden(progressive):
+    _, client = progressive
+
+    page = post_progressive(client, password="Mauvais1", **HTMX).get_data(as_text=True)
+
+    assert "<html" not in page
+    assert '<div id="login-subaccount">' in page
+    assert "Identifiant du sous-compte" not in page
+
+
+def test_progressive_login_is_throttled_per_account(request):
+    app, client = build(request, PLUGIN_MODULES=["tests.plugin_exemple", "tests.plugin_login"], LOGIN_LIMITS_PER_ACCOUNT="3 per minute")
+    make_account(app, f"{NATIONAL_ID}/PEC", space_key="connexion/ps", profiles=["PEC"])
+    make_account(app, f"{NATIONAL_ID}/PAIEMENTS", space_key="connexion/ps", profiles=["PAIEMENTS"])
+
+    for _ in range(3):
+        assert post_progressive(client, profil="PEC", password="Mauvais1").status_code == 200
+    assert post_progressive(client, profil="PEC", password="Mauvais1").status_code == 429
+    assert post_progressive(client, profil="PEC").status_code == 429, "even the right password waits"
+
+    assert post_progressive(client, profil="PAIEMENTS").status_code == 303, "the other profile's account is another account"
+
+
+def test_forgotten_password_of_the_progressive_space_asks_the_profile_as_radio_buttons(progressive):
+    app, client = progressive
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.login == f"{NATIONAL_ID}/PEC"))
+        account.phone = "+212612345678"
+        db.session.commit()
+        email = account.email
+
+    page = client.get(f"{PROGRESSIVE}/password/forgot").get_data(as_text=True)
+    assert legends(page) == ["Profil"]
+    assert 'name="profil" required type="radio" value="PEC"' in page
+    assert "Nature de compte" not in page
+
+    response = client.post(
+        f"{PROGRESSIVE}/password/forgot",
+        data={"csrf_token": csrf_of(page), "identifiant": NATIONAL_ID, "profil": "PEC", "phone": "0612345678", "email": email},
+    )
+    assert "Un nouveau mot de passe a été envoyé à votre adresse e-mail." in text_of(response)
+
+
+def test_account_nature_needs_sub_accounts():
+    from tests.plugin_login import SPACE
+
+    with pytest.raises(ValueError, match="account_nature"):
+        replace(SPACE, subaccounts=False)

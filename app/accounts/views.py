@@ -13,7 +13,7 @@ from app import audit
 from app.extensions import db
 from app.forms import ChangePasswordForm, ConfirmForm, NewPasswordForm, ProfilesForm, SubAccountForm
 from app.htmx import redirect_to, render
-from app.models import Account, AuditEvent, PasswordHistory
+from app.models import Account, AuditEvent
 from app.passwords import (
     context_words_for,
     effective_policy,
@@ -24,6 +24,7 @@ from app.passwords import (
     set_password,
     verify_password,
 )
+from app.resets import send_reset
 from app.sessions import end_other_sessions
 from app.spaces import before_password_change, current_space, public, space_bp
 from app.tokens import mail_temporary_password, revoke
@@ -170,18 +171,14 @@ def subaccount_new():
             )
             db.session.add(sub)
             db.session.flush()
-            _send_subaccount_password(space, sub, created=True)
+            # a temporary password to the sub-account's own address (SAFE-1): the main account never sees it
+            subject = _("%(name)s : votre accès au portail", name=space.insurer_name)
+            mail_temporary_password(space, sub, subject, "subaccount_password", created=True)
             audit.record("subaccount_created", account=main, subaccount=sub.login, profiles=sub.profiles)
             db.session.commit()
             flash(_("Le sous-compte %(login)s a été créé ; son mot de passe lui a été envoyé par e-mail.", login=sub.login), "success")
             return redirect_to(url_for("space.subaccounts"))
     return render("accounts/subaccount_form.html", form=form, sub=None, login_prefix=main.login + "/")
-
-
-def _send_subaccount_password(space, sub: Account, *, created: bool) -> None:
-    """A temporary password to the sub-account's own address (SAFE-1): the main account never sees it."""
-    subject = _("%(name)s : votre accès au portail", name=space.insurer_name)
-    mail_temporary_password(space, sub, subject, "subaccount_password", created=created)
 
 
 @space_bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])
@@ -209,19 +206,14 @@ def _subaccount_action(account_id: int):
 
 @space_bp.post("/accounts/<int:account_id>/reset")
 def subaccount_reset(account_id: int):
+    """A new temporary password to the sub-account's own address; its old password,
+    links and sessions end now (the reset may follow a leak)."""
     space = current_space()
     main, sub = _subaccount_action(account_id)
-    # The reset may follow a leak: the old password, pending links and temporary
-    # passwords stop working now, not when the new temporary password is used.
-    revoke(sub)
-    if sub.password_hash:
-        db.session.add(PasswordHistory(account_id=sub.id, password_hash=sub.password_hash))
-    sub.password_hash = None
-    _send_subaccount_password(space, sub, created=False)
-    sub.must_change_password = True
-    end_other_sessions(sub)
+    if not send_reset(space, sub, "temporary_password", by="main_account"):
+        flash(_("Ce sous-compte n'a pas d'adresse e-mail enregistrée : aucun mot de passe ne peut lui être envoyé."), "danger")
+        return redirect_to(url_for("space.subaccounts"))
     audit.record("subaccount_reset", account=main, subaccount=sub.login)
-    audit.record("password_reset", account=sub, via="main_account")
     db.session.commit()
     flash(_("Un nouveau mot de passe temporaire a été envoyé à %(login)s.", login=sub.login), "success")
     return redirect_to(url_for("space.subaccounts"))

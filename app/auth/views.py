@@ -12,9 +12,16 @@ from sqlalchemy import select
 from app import audit
 from app.branding import theme_css
 from app.extensions import db, limiter
-from app.forms import ConfirmForm, IdentifiersForm, IdentityMatchForm, NewPasswordForm, SecretAnswerForm, identifiers_form
-from app.htmx import redirect_to, render
-from app.mail import queue_mail
+from app.forms import (
+    SUBACCOUNT_FIELD,
+    ConfirmForm,
+    IdentifiersForm,
+    IdentityMatchForm,
+    NewPasswordForm,
+    SecretAnswerForm,
+    identifiers_form,
+)
+from app.htmx import is_htmx, redirect_to, render
 from app.models import Account, SecretAnswer, utcnow
 from app.passwords import (
     context_words_for,
@@ -31,7 +38,8 @@ from app.passwords import (
 from app.sessions import EXPIRED_KEY, end_other_sessions, end_session, start_session
 from app.spaces import before_password_change, current_space, public, space_bp
 from app.throttling import identifiers_key, recovery_limits
-from app.tokens import find_link_token, issue_link_token, mail_temporary_password, public_url, revoke, use_temporary_password
+from app.resets import send_reset
+from app.tokens import find_link_token, revoke, use_temporary_password
 
 # A fixed argon2 hash, verified when the login is unknown so that both cases cost the same.
 _DUMMY_HASH = None
@@ -104,7 +112,39 @@ def login():
         db.session.commit()
         form.form_errors.append(_("Identifiant ou mot de passe incorrect."))
     expired = session.pop(EXPIRED_KEY, False)
-    return render("auth/login.html", form=form, expired=expired)
+    # after a post the whole form is shown again, values kept (CORE-15: also without JavaScript)
+    return render("auth/login.html", form=form, expired=expired, revealed=request.method == "POST")
+
+
+#: the hidden field that the revealed rest of a progressive login carries: it tells
+#: ``login/next`` that the rest is already on the page (so the user's choices stay)
+REST_SHOWN = "login_rest"
+
+
+@space_bp.get("/login/next")
+@public
+def login_next():
+    """The rest of a progressive login form (``Space.login_reveal``), once the first
+    identifier field has a valid format; with ``part=sous_compte``, the sub-account
+    field that « Secondaire » reveals. Checks the format only and never looks an
+    account up: the answer is the same whether the account exists or not (CORE-5)."""
+    space = current_space()
+    if not space.login_reveal:
+        abort(404)
+    if not is_htmx():  # a fragment makes no page: opened in a tab, it leads to the login
+        return redirect_to(url_for("space.login"))
+    form = identifiers_form(space, with_password=True)(formdata=request.args, meta={"csrf": False})
+    if request.args.get("part") == SUBACCOUNT_FIELD.name and hasattr(form, "nature"):
+        return render("auth/_login_subaccount.html", form=form)
+    first = form[space.identifier_fields[0].name]
+    typed = bool((first.data or "").strip())
+    valid = typed and first.validate(form)
+    if not typed:
+        first.errors = []  # an empty field is not an error until the form is posted
+    response = render("auth/_login_next.html", form=form, first=first, valid=valid)
+    if valid and request.args.get(REST_SHOWN):
+        response.headers["HX-Reswap"] = "none"  # already shown: keep what the user chose
+    return response
 
 
 def _logged_in(account: Account, temporary: bool = False):
@@ -168,29 +208,12 @@ def forgot_password():
         account = find_account(space.key, form.login())
         if method == "secret_question":
             return _ask_secret_question(space, form, account)
-        if account is not None and account.is_active and account.email:
-            _send_reset_link(space, account)
-        audit.record("password_reset_requested", account=account, actor=form.login())
+        sent = account is not None and account.is_active and send_reset(space, account, "email_link", by="user")
+        if not sent:
+            audit.record("password_reset_requested", account=account, actor=form.login())
         db.session.commit()
         return render("auth/forgot_sent.html", message=GENERIC_SENT)
     return render("auth/forgot.html", form=form)
-
-
-def _send_reset_link(space, account: Account) -> None:
-    raw = issue_link_token(account, "reset")
-    link = public_url("space.reset_password", token=raw, insurer=space.insurer, space=space.code)
-    hours = current_app.config["RESET_LINK_HOURS"]
-    queue_mail(
-        account.email,
-        _("%(name)s : réinitialisation de votre mot de passe", name=space.insurer_name),
-        "reset_link",
-        insurer=space.insurer,
-        sensitive=True,
-        space=space,
-        account=account,
-        link=link,
-        hours=hours,
-    )
 
 
 def _identity_match(space):
@@ -204,11 +227,10 @@ def _identity_match(space):
         matches = account is not None and account.is_active and all(
             _same(typed[name], (account.email or "").lower() if name == "email" else _digits(account.phone)) for name in fields
         )
-        audit.record("password_reset_requested", account=account, actor=form.login(), matched=bool(matches))
-        if matches:
-            mail_temporary_password(space, account, _("%(name)s : votre mot de passe temporaire", name=space.insurer_name))
+        if matches and send_reset(space, account, "temporary_password", by="user", matched=True):
             db.session.commit()
             return render("auth/forgot_sent.html", message=_("Un nouveau mot de passe a été envoyé à votre adresse e-mail."))
+        audit.record("password_reset_requested", account=account, actor=form.login(), matched=False)
         db.session.commit()
         form.form_errors.append(_("Les informations saisies ne correspondent pas à celles déclarées lors de votre adhésion."))
     return render("auth/forgot_identity.html", form=form, match_fields=space.recovery.match_fields or ("email", "phone"))
@@ -244,8 +266,8 @@ def _ask_secret_question(space, form: IdentifiersForm, account: Account | None):
         if not answers:
             verify_answer(_dummy_hash(), answer_form.answer.data)  # same cost as a known login
         audit.record("secret_answer", account=account, actor=login, right=right)
-        if right and account is not None and account.is_active and account.email:
-            _send_reset_link(space, account)
+        if right and account is not None and account.is_active:
+            send_reset(space, account, "email_link", by="user")
         db.session.commit()
         return render("auth/forgot_sent.html", message=GENERIC_SENT)
     return render("auth/forgot_question.html", form=form, answer_form=answer_form, question=question)

@@ -33,6 +33,7 @@ AGENT_LOGIN = IdentifierField(
 #: the back office's pages, in menu order; each feature adds its entry here
 MENU: tuple[MenuItem, ...] = (
     MenuItem("Demandes d'adhésion", "backoffice.enrollments", profiles=(AGENT_PROFILE,)),
+    MenuItem("Demandes de réinitialisation", "backoffice.reset_requests", profiles=(AGENT_PROFILE,)),
     MenuItem("Comptes", "backoffice.accounts", profiles=(AGENT_PROFILE,)),
     MenuItem("Imports", "backoffice.imports", profiles=(AGENT_PROFILE,)),
     MenuItem("Traçabilité", "backoffice.audit", profiles=(AGENT_PROFILE,)),

@@ -5,83 +5,29 @@ insurer's, never the agents of the back office (the portal's administrator
 manages those from the command line)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, or_, select
-from wtforms import SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from app import audit
 from app.backoffice import AGENT_PROFILE, CODE, backoffice_bp, current_insurer
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.htmx import redirect_to, render
-from app.mail import queue_mail
-from app.models import Account, AuditEvent, PasswordHistory
+from app.lists import Column, Criteria, SearchList, choice_criterion, equals, render_list, text_criterion
+from app.models import Account, AuditEvent
 from app.plugins.manager import registry_of
 from app.plugins.types import Space
+from app.resets import agent_method, send_reset
 from app.sessions import end_other_sessions
 from app.spaces import requires_profile
-from app.tokens import issue_link_token, mail_temporary_password, public_url, revoke
+from app.templating import format_date
+from app.tokens import revoke
 
-#: rows per page of the back office's lists
-PAGE_SIZE = 25
 #: audit events shown on an account's page
 RECENT_EVENTS = 20
-#: the audit actions the back office records, with their French labels (``action_labels``)
-ACTIONS = {
-    "account_locked": _l("Verrouillage du compte par un gestionnaire"),
-    "account_unlocked": _l("Déverrouillage du compte par un gestionnaire"),
-    "outbox_retried": _l("Renvoi de messages de la boîte d'envoi"),
-}
-
-
-# --------------------------------------------------------------------------
-# Paging (a simple paged table; the lead moves it to the generic list component)
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: its rows, its number, how many pages, how many rows in all."""
-
-    rows: list[Any]
-    number: int = 1
-    pages: int = 1
-    total: int = 0
-
-
-def paginate(stmt: Select, *, scalars: bool = True, size: int = PAGE_SIZE) -> Page:
-    """The page ``?page=`` of ``stmt`` (already ordered) and the total count, both in SQL;
-    the page number is clamped, so a huge one never overflows the database's OFFSET."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max((total + size - 1) // size, 1)
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    result = db.session.execute(stmt.limit(size).offset((number - 1) * size))
-    rows = list(result.scalars()) if scalars else list(result.all())
-    return Page(rows, number, pages, total)
-
-
-def active_filters(form: FlaskForm, *names: str) -> dict[str, str]:
-    """The filters typed in ``form``, for the pager's links: a search stays in the address bar."""
-    return {name: str(form[name].raw_data[0]) for name in names if form[name].raw_data and form[name].raw_data[0]}
-
-
-def printable(form: FlaskForm, field: Any) -> None:
-    """Typed text without control characters (PostgreSQL refuses a NUL in a query)."""
-    if field.data and not field.data.isprintable():
-        raise ValidationError(_l("Ce champ contient des caractères non autorisés."))
-
-
-def one_of_choices(form: FlaskForm, field: Any) -> None:
-    """A select's value must be one of its choices (a French message, not WTForms' English one)."""
-    if (field.data or "") not in {value for value, _label in field.choices}:
-        raise ValidationError(_l("Choix invalide."))
+#: an account's status, as the search offers it (labels translated when shown)
+STATUS_CHOICES = (("active", "Actif"), ("locked", "Verrouillé"), ("disabled", "Désactivé"), ("inactive", "Inactif"))
 
 
 # --------------------------------------------------------------------------
@@ -95,9 +41,15 @@ def insurer_spaces() -> list[Space]:
     return [s for s in registry_of(current_app).spaces.values() if s.insurer == insurer and s.code != CODE]
 
 
+def in_insurer() -> ColumnElement[bool]:
+    """The accounts of the agent's insurer: those of its spaces, by exact space key
+    (no ``LIKE``, whose ``_`` would match any character)."""
+    return Account.space_key.in_([s.key for s in insurer_spaces()])
+
+
 def scoped_accounts() -> Select:
-    """The accounts of the agent's insurer: those of its spaces, by exact space key."""
-    return select(Account).where(Account.space_key.in_([s.key for s in insurer_spaces()]))
+    """The accounts of the agent's insurer."""
+    return select(Account).where(in_insurer())
 
 
 def scoped_account(account_id: int) -> Account:
@@ -110,17 +62,7 @@ def scoped_account(account_id: int) -> Account:
 
 def status_labels() -> dict[str, str]:
     """French labels of an account's status."""
-    return {
-        "active": _("Actif"),
-        "locked": _("Verrouillé"),
-        "disabled": _("Désactivé"),
-        "inactive": _("Inactif"),
-    }
-
-
-def action_labels() -> dict[str, str]:
-    """French labels of the audit actions: the core's and the back office's."""
-    return {**audit.action_labels(), **{action: str(label) for action, label in ACTIONS.items()}}
+    return {value: _(label) for value, label in STATUS_CHOICES}
 
 
 # --------------------------------------------------------------------------
@@ -128,63 +70,65 @@ def action_labels() -> dict[str, str]:
 # --------------------------------------------------------------------------
 
 
-class AccountSearchForm(FlaskForm):
-    """The search of « Comptes »: a GET form, its values in the address bar."""
-
-    class Meta:
-        csrf = False  # a search changes nothing
-
-    login = StringField(_l("Identifiant"), validators=[Optional(), Length(max=190), printable])
-    space = SelectField(_l("Espace"), choices=[], validate_choice=False, validators=[one_of_choices])
-    status = SelectField(_l("État"), choices=[], validate_choice=False, validators=[one_of_choices])
-    email = StringField(_l("Email"), validators=[Optional(), Length(max=254), printable])
+def _identifier_starts(typed: str) -> ColumnElement[bool]:
+    """The login or the reference starts with ``typed`` (case ignored, wildcards taken literally)."""
+    typed = typed.lower()
+    return or_(
+        func.lower(Account.login).startswith(typed, autoescape=True),
+        func.lower(Account.tenant_ref).startswith(typed, autoescape=True),
+    )
 
 
-def _search_form() -> AccountSearchForm:
-    form = AccountSearchForm(formdata=request.args)
-    form.space.choices = [("", _("Tous les espaces"))] + [(s.key, _(s.title)) for s in insurer_spaces()]
-    form.status.choices = [("", _("Tous les états"))] + list(status_labels().items())
-    return form
-
-
-def _filtered(stmt: Select, form: AccountSearchForm) -> Select:
-    """Apply the search: identifier prefix (login or reference), space, status, part of the e-mail."""
-    typed = (form.login.data or "").strip().lower()
-    if typed:
-        stmt = stmt.where(
-            or_(
-                func.lower(Account.login).startswith(typed, autoescape=True),
-                func.lower(Account.tenant_ref).startswith(typed, autoescape=True),
-            )
-        )
-    if form.space.data:
-        stmt = stmt.where(Account.space_key == form.space.data)
-    if form.status.data:
-        stmt = stmt.where(Account.status == form.status.data)
-    email = (form.email.data or "").strip().lower()
-    if email:
-        stmt = stmt.where(func.lower(Account.email).contains(email, autoescape=True))
-    return stmt
+def search_list() -> SearchList:
+    """« Comptes » as a list: its space choices are the insurer's, so it is built per request."""
+    spaces = {s.key: s for s in insurer_spaces()}
+    labels = status_labels()
+    criteria = type(
+        "AccountCriteria",
+        (Criteria,),
+        {
+            "login": text_criterion("Identifiant", max_length=190),
+            "space": choice_criterion("Espace", tuple((k, s.title) for k, s in spaces.items()), all_label="Tous les espaces"),
+            "status": choice_criterion("État", STATUS_CHOICES, all_label="Tous les états"),
+            "email": text_criterion("Email", max_length=254),
+        },
+    )
+    return SearchList(
+        name="accounts",
+        title="Comptes",
+        endpoint="backoffice.accounts",
+        query=select(Account),
+        scope=in_insurer,
+        columns=(
+            Column("login", "Identifiant", sort=Account.login,
+                   link=lambda a: url_for("backoffice.account_detail", account_id=a.id)),
+            Column("space", "Espace", value=lambda a: _(spaces[a.space_key].title) if a.space_key in spaces else a.space_key,
+                   sort=Account.space_key),
+            Column("display_name", "Nom et prénom", sort=Account.display_name),
+            Column("email", "Email", sort=Account.email),
+            Column("status", "État", value=lambda a: labels.get(a.status, a.status), sort=Account.status),
+            Column("last_login_at", "Dernière connexion", value=lambda a: format_date(a.last_login_at, True),
+                   sort=Account.last_login_at),
+        ),
+        criteria=criteria,
+        filters={
+            "login": _identifier_starts,
+            "space": equals(Account.space_key),
+            "status": equals(Account.status),
+            "email": lambda typed: func.lower(Account.email).contains(typed.lower(), autoescape=True),
+        },
+        default_sort="login",
+        page_size=25,
+        count_label="Nombre de comptes : %(count)s",
+        empty_label="Aucun compte ne correspond à ces critères.",
+    )
 
 
 @backoffice_bp.get("/accounts")
 @requires_profile(AGENT_PROFILE)
 def accounts():
     """« Comptes »: search the insurer's accounts; bad criteria show their message and no rows."""
-    form = _search_form()
-    if form.validate():
-        page = paginate(_filtered(scoped_accounts(), form).order_by(Account.space_key, Account.login))
-    else:
-        page = Page([])
-    spaces = {s.key: s for s in insurer_spaces()}
-    return render(
-        "backoffice/accounts.html",
-        form=form,
-        page=page,
-        filters=active_filters(form, "login", "space", "status", "email"),
-        spaces=spaces,
-        status_labels=status_labels(),
-    )
+    return render_list(search_list(), "backoffice/accounts.html", layout="space/layout.html")
 
 
 # --------------------------------------------------------------------------
@@ -214,7 +158,7 @@ def account_detail(account_id: int):
         subaccounts=subaccounts,
         events=events,
         status_labels=status_labels(),
-        action_labels=action_labels(),
+        action_labels=audit.action_labels(),
         action_form=ConfirmForm(),
     )
 
@@ -282,38 +226,10 @@ def account_reset(account_id: int):
         flash(_("Ce compte n'a pas d'adresse e-mail enregistrée : aucun mot de passe ne peut lui être envoyé."), "danger")
         return _back_to(account)
     space = registry_of(current_app).spaces[account.space_key]
-    revoke(account)
-    if account.password_hash:
-        db.session.add(PasswordHistory(account_id=account.id, password_hash=account.password_hash))
-    account.password_hash = None
-    account.must_change_password = True
-    ended = end_other_sessions(account)
-    method = "email_link" if space.recovery.kind == "email_link" else "temporary_password"
-    if method == "email_link":
-        _mail_reset_link(space, account)
-    else:
-        subject = _("%(name)s : votre mot de passe a été réinitialisé", name=space.insurer_name)
-        mail_temporary_password(space, account, subject, "subaccount_password", created=False)
-    audit.record("password_reset", account=account, via="agent", method=method, sessions_ended=ended)
+    send_reset(space, account, agent_method(space), by="agent")
     db.session.commit()
     flash(
         _("Le mot de passe de %(login)s est réinitialisé ; un e-mail est envoyé à l'adresse enregistrée.", login=account.login),
         "success",
     )
     return _back_to(account)
-
-
-def _mail_reset_link(space: Space, account: Account) -> None:
-    """A single-use reset link (SAFE-4) to the account's address on record; sensitive in the outbox."""
-    raw = issue_link_token(account, "reset")
-    queue_mail(
-        account.email,
-        _("%(name)s : réinitialisation de votre mot de passe", name=space.insurer_name),
-        "account_reset_link",
-        insurer=space.insurer,
-        sensitive=True,
-        space=space,
-        account=account,
-        link=public_url("space.reset_password", token=raw, insurer=space.insurer, space=space.code),
-        hours=current_app.config["RESET_LINK_HOURS"],
-    )

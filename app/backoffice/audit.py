@@ -7,20 +7,21 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, or_, select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from sqlalchemy import ColumnElement, func, or_, select
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import Optional, ValidationError
 
+from app.audit import action_labels
 from app.backoffice import AGENT_PROFILE, backoffice_bp, current_insurer
-from app.backoffice.accounts import Page, action_labels, active_filters, one_of_choices, paginate, printable
-from app.htmx import render
+from app.lists import Column, Criteria, SearchList, render_list, text_criterion
 from app.models import Account, AuditEvent
 from app.plugins.manager import registry_of
 from app.spaces import requires_profile
+from app.templating import format_date
 
 #: a date typed dd/mm/yyyy or picked (yyyy-mm-dd); the first format is the one a date input shows
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
@@ -42,22 +43,9 @@ def _not_before_start(form: FlaskForm, field: DateField) -> None:
         raise ValidationError(_l("La date de fin précède la date de début."))
 
 
-class AuditSearchForm(FlaskForm):
-    """The filters of « Traçabilité »: a GET form, its values in the address bar."""
-
-    class Meta:
-        csrf = False  # a search changes nothing
-
-    action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[one_of_choices])
-    login = StringField(_l("Identifiant"), validators=[Optional(), Length(max=200), printable])
-    date_from = DayField(_l("Du"), validators=[Optional()])
-    date_to = DayField(_l("Au"), validators=[Optional(), _not_before_start])
-
-
-def _search_form(labels: dict[str, str]) -> AuditSearchForm:
-    form = AuditSearchForm(formdata=request.args)
-    form.action.choices = [("", _("Toutes les actions"))] + sorted(labels.items(), key=lambda item: item[1])
-    return form
+def in_insurer() -> ColumnElement[bool]:
+    """The insurer's audit events: every query of « Traçabilité » is scoped by it."""
+    return AuditEvent.insurer == current_insurer()
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -66,49 +54,67 @@ def _utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def scoped_events() -> Select:
-    """The insurer's audit events with the login of the account each is about: every query starts here."""
-    return (
-        select(AuditEvent, Account.login)
-        .outerjoin(Account, Account.id == AuditEvent.account_id)
-        .where(AuditEvent.insurer == current_insurer())
+def _by_login(typed: str) -> ColumnElement[bool]:
+    """A login who acted or was acted on starts with ``typed`` (case ignored)."""
+    typed = typed.lower()
+    return or_(
+        func.lower(AuditEvent.actor).startswith(typed, autoescape=True),
+        func.lower(Account.login).startswith(typed, autoescape=True),
     )
 
 
-def _filtered(stmt: Select, form: AuditSearchForm) -> Select:
-    """Apply the filters: the action, a login who acted or was acted on (prefix), the days (inclusive)."""
-    if form.action.data:
-        stmt = stmt.where(AuditEvent.action == form.action.data)
-    typed = (form.login.data or "").strip().lower()
-    if typed:
-        stmt = stmt.where(
-            or_(
-                func.lower(AuditEvent.actor).startswith(typed, autoescape=True),
-                func.lower(Account.login).startswith(typed, autoescape=True),
-            )
-        )
-    if form.date_from.data:
-        stmt = stmt.where(AuditEvent.at >= _utc_midnight(form.date_from.data))
-    if form.date_to.data:
-        stmt = stmt.where(AuditEvent.at < _utc_midnight(form.date_to.data + timedelta(days=1)))
-    return stmt
+def trail() -> SearchList:
+    """« Traçabilité » as a list, newest first; each row is an event and the login of its account."""
+    labels = action_labels()
+    titles = {s.key: s.title for s in registry_of(current_app).spaces.values() if s.insurer == current_insurer()}
+    criteria = type(
+        "AuditCriteria",
+        (Criteria,),
+        {
+            "action": SelectField(
+                _l("Action"),
+                choices=[SelectChoice("", _("Toutes les actions"))]
+                + [SelectChoice(action, label) for action, label in sorted(labels.items(), key=lambda item: item[1])],
+                validators=[Optional()],
+                default="",
+                invalid_choice_message=_l("Choix invalide."),
+            ),
+            "login": text_criterion("Identifiant", max_length=200),
+            "date_from": DayField(_l("Du"), validators=[Optional()]),
+            "date_to": DayField(_l("Au"), validators=[Optional(), _not_before_start]),
+        },
+    )
+    return SearchList(
+        name="audit",
+        title="Traçabilité des actions",
+        endpoint="backoffice.audit",
+        query=select(AuditEvent, Account.login).outerjoin(Account, Account.id == AuditEvent.account_id),
+        scope=in_insurer,
+        columns=(
+            Column("at", "Date", value=lambda r: format_date(r[0].at, True), sort=AuditEvent.at),
+            Column("action", "Action", value=lambda r: labels.get(r[0].action, r[0].action)),
+            Column("account", "Compte", value=lambda r: r[1] or ""),
+            Column("space", "Espace", value=lambda r: _(titles[r[0].space_key]) if r[0].space_key in titles else (r[0].space_key or "")),
+            Column("actor", "Par", value=lambda r: r[0].actor),
+            Column("address", "Adresse", value=lambda r: r[0].address or ""),
+        ),
+        criteria=criteria,
+        filters={
+            "action": lambda value: AuditEvent.action == value,
+            "login": _by_login,
+            "date_from": lambda day: AuditEvent.at >= _utc_midnight(day),
+            "date_to": lambda day: AuditEvent.at < _utc_midnight(day + timedelta(days=1)),
+        },
+        default_sort="at",
+        default_dir="desc",
+        page_size=25,
+        count_label="Nombre d'actions : %(count)s",
+        empty_label="Aucune action ne correspond à ces critères.",
+    )
 
 
 @backoffice_bp.get("/audit")
 @requires_profile(AGENT_PROFILE)
 def audit():
     """« Traçabilité »: the insurer's audit trail, by pages; bad filters show their message and no rows."""
-    labels = action_labels()
-    form = _search_form(labels)
-    if form.validate():
-        page = paginate(_filtered(scoped_events(), form).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), scalars=False)
-    else:
-        page = Page([])
-    return render(
-        "backoffice/audit.html",
-        form=form,
-        page=page,
-        filters=active_filters(form, "action", "login", "date_from", "date_to"),
-        action_labels=labels,
-        space_titles={s.key: s.title for s in registry_of(current_app).spaces.values() if s.insurer == current_insurer()},
-    )
+    return render_list(trail(), "backoffice/audit.html", layout="space/layout.html")

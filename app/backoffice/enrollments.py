@@ -1,8 +1,10 @@
-"""« Demandes d'adhésion » of the back office (CORE-7, CORE-11): the queue of
-the insurer's enrollment requests, one request with its values and history,
-and the agent's decisions — « Formulaire reçu », « Approuver », « Rejeter ».
-Every query goes through ``scoped_requests()``: the requests of the agent's
-insurer only; another insurer's request does not exist here (404)."""
+"""« Demandes d'adhésion » and « Demandes de réinitialisation » of the back
+office (CORE-7, CORE-11): the queue of the insurer's enrollment requests and
+the queue of its account reset requests (one list, by ``kind``), one request
+with its values and history, and the agent's decisions — « Formulaire reçu »,
+« Approuver », « Rejeter ». Every query goes through ``scoped_requests()``:
+the requests of the agent's insurer only; another insurer's request does not
+exist here (404)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, url_for
@@ -10,12 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.backoffice import AGENT_PROFILE, backoffice_bp, current_insurer
-from app.enrollment import service
+from app.backoffice.accounts import status_labels
+from app.enrollment import reset, service
 from app.enrollment.forms import labelled
 from app.enrollment.models import STATES, EnrollmentRequest, event_labels, state_labels
 from app.extensions import db
@@ -25,6 +28,12 @@ from app.lists import Column, Criteria, SearchList, between, choice_criterion, p
 from app.plugins.manager import registry_of
 from app.plugins.types import Space
 from app.spaces import requires_profile
+
+#: the two queues: the request kind, its list's name, title and endpoint
+QUEUES = {
+    "enrollment": ("enrollments", "Demandes d'adhésion", "backoffice.enrollments"),
+    "reset": ("reset-requests", "Demandes de réinitialisation", "backoffice.reset_requests"),
+}
 
 #: the states as the queue's filter offers them (labels translated when shown)
 STATE_CHOICES = (
@@ -72,13 +81,13 @@ def scoped_request(reference: str, *, lock: bool = False) -> EnrollmentRequest:
     return found
 
 
-def reviewed_spaces() -> list[Space]:
-    """The insurer's spaces whose enrollment an agent reviews."""
+def reviewed_spaces(kind: str = "enrollment") -> list[Space]:
+    """The insurer's spaces whose enrollment (or, for « reset », whose reset requests) an agent reviews."""
     insurer = current_insurer()
-    return [
-        s for s in registry_of(current_app).spaces.values()
-        if s.insurer == insurer and s.enrollment is not None and s.enrollment.reviewed
-    ]
+    spaces = [s for s in registry_of(current_app).spaces.values() if s.insurer == insurer]
+    if kind == "reset":
+        return [s for s in spaces if s.reset_request is not None]
+    return [s for s in spaces if s.enrollment is not None and s.enrollment.reviewed]
 
 
 # --------------------------------------------------------------------------
@@ -95,9 +104,11 @@ def _matches(text: str) -> ColumnElement[bool]:
     )
 
 
-def queue() -> SearchList:
-    """The queue as a list: its criteria depend on the insurer's spaces, so it is built per request."""
-    spaces = {s.key: s for s in reviewed_spaces()}
+def queue(kind: str = "enrollment") -> SearchList:
+    """The queue of one kind of request as a list: its criteria depend on the
+    insurer's spaces, so it is built per request."""
+    name, title, endpoint = QUEUES[kind]
+    spaces = {s.key: s for s in reviewed_spaces(kind)}
     labels = state_labels()
     criteria = type(
         "EnrollmentCriteria",
@@ -110,11 +121,11 @@ def queue() -> SearchList:
         },
     )
     return SearchList(
-        name="enrollments",
-        title="Demandes d'adhésion",
-        endpoint="backoffice.enrollments",
+        name=name,
+        title=title,
+        endpoint=endpoint,
         query=select(EnrollmentRequest),
-        scope=in_insurer,
+        scope=lambda: and_(in_insurer(), EnrollmentRequest.kind == kind),
         columns=(
             Column(
                 "reference", "Référence", sort=EnrollmentRequest.reference,
@@ -141,10 +152,12 @@ def queue() -> SearchList:
     )
 
 
-def state_counts() -> dict[str, int]:
-    """How many of the insurer's requests are in each state."""
+def state_counts(kind: str = "enrollment") -> dict[str, int]:
+    """How many of the insurer's requests of this kind are in each state."""
     rows = db.session.execute(
-        select(EnrollmentRequest.state, func.count()).where(in_insurer()).group_by(EnrollmentRequest.state)
+        select(EnrollmentRequest.state, func.count())
+        .where(in_insurer(), EnrollmentRequest.kind == kind)
+        .group_by(EnrollmentRequest.state)
     ).all()
     found = dict(rows)
     return {state: int(found.get(state, 0)) for state in STATES}
@@ -154,8 +167,20 @@ def state_counts() -> dict[str, int]:
 @requires_profile(AGENT_PROFILE)
 def enrollments():
     """« Demandes d'adhésion »: the queue, filtered in the address bar, with the count per state."""
+    return _queue_page("enrollment")
+
+
+@backoffice_bp.get("/reset-requests")
+@requires_profile(AGENT_PROFILE)
+def reset_requests():
+    """« Demandes de réinitialisation »: the same queue, for account reset requests."""
+    return _queue_page("reset")
+
+
+def _queue_page(kind: str):
     return render_list(
-        queue(), "backoffice/enrollments.html", layout="space/layout.html", counts=state_counts(), state_labels=state_labels()
+        queue(kind), "backoffice/enrollments.html", layout="space/layout.html",
+        counts=state_counts(kind), state_labels=state_labels(),
     )
 
 
@@ -166,8 +191,17 @@ def enrollments():
 
 def _detail(enrollment: EnrollmentRequest, reject_form: RejectForm | None = None, status: int = 200):
     space = registry_of(current_app).spaces.get(enrollment.space_key)
-    flow = space.enrollment if space is not None else None
-    groups = labelled(flow, dict(enrollment.values or {}), space.recovery.questions) if flow else []
+    flow = service.flow_of(space, enrollment)
+    values = dict(enrollment.values or {})
+    accounts = []
+    if flow is None:
+        groups = []
+    elif enrollment.is_reset:
+        groups = reset.labelled(space, values)
+        accounts = reset.target_accounts(space, flow, enrollment.identifier)
+    else:
+        groups = labelled(flow, values, space.recovery.questions)
+    name, title, endpoint = QUEUES["reset" if enrollment.is_reset else "enrollment"]
     return render(
         "backoffice/enrollment.html",
         status=status,
@@ -175,6 +209,10 @@ def _detail(enrollment: EnrollmentRequest, reject_form: RejectForm | None = None
         request_space=space,
         flow=flow,
         groups=groups,
+        accounts=accounts,
+        account_status_labels=status_labels(),
+        queue_title=title,
+        queue_endpoint=endpoint,
         state_labels=state_labels(),
         event_labels=event_labels(),
         action_form=ConfirmForm(),
@@ -219,7 +257,8 @@ def enrollment_receive(reference: str):
 @backoffice_bp.post("/enrollments/<reference>/approve")
 @requires_profile(AGENT_PROFILE)
 def enrollment_approve(reference: str):
-    """« Approuver »: the plugin creates the account(s); the credentials go to the applicant by e-mail."""
+    """« Approuver »: the plugin creates the account(s), or a reset request resets
+    them; the credentials go to the applicant by e-mail."""
     enrollment = _checked(reference)
     try:
         accounts = service.approve(enrollment, current_user._get_current_object())
@@ -229,7 +268,14 @@ def enrollment_approve(reference: str):
         return _decided(enrollment)
     logins = ", ".join(a.login for a in accounts)
     db.session.commit()
-    flash(_("La demande %(reference)s est approuvée : compte(s) %(logins)s créé(s).", reference=reference, logins=logins), "success")
+    if enrollment.is_reset:
+        flash(
+            _("La demande %(reference)s est approuvée : compte(s) %(logins)s réinitialisé(s) ; un mot de passe temporaire est envoyé à la nouvelle adresse.",
+              reference=reference, logins=logins),
+            "success",
+        )
+    else:
+        flash(_("La demande %(reference)s est approuvée : compte(s) %(logins)s créé(s).", reference=reference, logins=logins), "success")
     return _decided(enrollment)
 
 

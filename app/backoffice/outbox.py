@@ -7,27 +7,27 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from sqlalchemy import Select, select
-from wtforms import SelectField
+from sqlalchemy import ColumnElement, Select, select
 
 from app import audit
 from app.backoffice import AGENT_PROFILE, backoffice_bp, current_insurer
-from app.backoffice.accounts import Page, active_filters, one_of_choices, paginate
 from app.extensions import db
 from app.forms import ConfirmForm
-from app.htmx import redirect_to, render
+from app.htmx import redirect_to
+from app.lists import Column, Criteria, SearchList, choice_criterion, equals, render_list
 from app.mail import deliver
 from app.models import OutboxMessage
 from app.spaces import requires_profile
 
 #: what an agent reads instead of a sensitive message's body
 CONFIDENTIAL = _l("Contenu confidentiel")
+#: a message's states, as the filter offers them (labels translated when shown)
+STATE_CHOICES = (("queued", "En attente"), ("sent", "Envoyé"))
 
 
 def state_labels() -> dict[str, str]:
     """French labels of a message's state."""
-    return {"queued": _("En attente"), "sent": _("Envoyé")}
+    return {value: _(label) for value, label in STATE_CHOICES}
 
 
 def shown_body(message: OutboxMessage) -> str:
@@ -35,40 +35,53 @@ def shown_body(message: OutboxMessage) -> str:
     return str(CONFIDENTIAL) if message.sensitive else message.body_text
 
 
+def in_insurer() -> ColumnElement[bool]:
+    """The insurer's messages: every outbox query of the back office is scoped by it."""
+    return OutboxMessage.insurer == current_insurer()
+
+
 def scoped_messages() -> Select:
-    """The insurer's messages: every outbox query of the back office starts here."""
-    return select(OutboxMessage).where(OutboxMessage.insurer == current_insurer())
+    """The insurer's messages."""
+    return select(OutboxMessage).where(in_insurer())
 
 
-class OutboxFilterForm(FlaskForm):
-    """The filter of « Boîte d'envoi »: a GET form, its value in the address bar."""
-
-    class Meta:
-        csrf = False  # a filter changes nothing
-
-    status = SelectField(_l("État"), choices=[], validate_choice=False, validators=[one_of_choices])
+def messages() -> SearchList:
+    """« Boîte d'envoi » as a list, newest first; its page renders the rows itself
+    (a sensitive body is never shown, a queued message has « Renvoyer »)."""
+    criteria = type("OutboxCriteria", (Criteria,), {"status": choice_criterion("État", STATE_CHOICES, all_label="Tous les états")})
+    return SearchList(
+        name="outbox",
+        title="Boîte d'envoi",
+        endpoint="backoffice.outbox",
+        query=select(OutboxMessage),
+        scope=in_insurer,
+        columns=(
+            Column("created_at", "Date", sort=OutboxMessage.created_at),
+            Column("recipient", "Destinataire"),
+            Column("subject", "Objet"),
+            Column("status", "État"),
+        ),
+        criteria=criteria,
+        filters={"status": equals(OutboxMessage.status)},
+        default_sort="created_at",
+        default_dir="desc",
+        page_size=25,
+        count_label="Nombre de messages : %(count)s",
+        empty_label="Aucun message.",
+    )
 
 
 @backoffice_bp.get("/outbox")
 @requires_profile(AGENT_PROFILE)
 def outbox():
     """« Boîte d'envoi »: the insurer's messages, newest first, filtered by state."""
-    form = OutboxFilterForm(formdata=request.args)
-    form.status.choices = [("", _("Tous les états"))] + list(state_labels().items())
-    if form.validate():
-        stmt = scoped_messages()
-        if form.status.data:
-            stmt = stmt.where(OutboxMessage.status == form.status.data)
-        page = paginate(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()))
-    else:
-        page = Page([])
-    queued = len(_queued_ids())
-    return render(
+    status = request.args.get("status", "")
+    return render_list(
+        messages(),
         "backoffice/outbox.html",
-        form=form,
-        page=page,
-        filters=active_filters(form, "status"),
-        queued=queued,
+        layout="space/layout.html",
+        queued=len(_queued_ids()),
+        filters={"status": status} if status in state_labels() else {},
         state_labels=state_labels(),
         shown_body=shown_body,
     )

@@ -58,11 +58,18 @@ class SecretQuestion:
     secret_answer = StringField(_l("Réponse"), validators=[DataRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)])
 
 
-def build_form(step: EnrollmentStep, questions: tuple[str, ...] = (), **kwargs: Any) -> FlaskForm:
-    """An instance of the step's form; a secret question without choices gets the space's questions."""
+def build_form(
+    step: EnrollmentStep, questions: tuple[str, ...] = (), values: dict[str, Any] | None = None, **kwargs: Any
+) -> FlaskForm:
+    """An instance of the step's form; a secret question without choices gets the space's questions.
+    With ``values`` (those of the earlier steps), a form that defines ``adapt(values)`` adjusts
+    itself to them before it is validated or shown (a field that does not apply removed)."""
     form = step.form(**kwargs)
     if QUESTION_FIELD in form and not form[QUESTION_FIELD].choices:
         form[QUESTION_FIELD].choices = [SelectChoice(q, _(q)) for q in questions]
+    adapt = getattr(form, "adapt", None)
+    if values is not None and callable(adapt):
+        adapt(values)
     return form
 
 

@@ -1,10 +1,12 @@
-"""Enrollment requests (« demandes d'adhésion ») and their history."""
+"""Requests reviewed by an agent and their history: enrollment requests
+(« demandes d'adhésion ») and account reset requests (« demandes de
+réinitialisation »), one table told apart by ``kind``."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -16,10 +18,16 @@ STATES = ("submitted", "received", "approved", "rejected")
 PENDING_STATES = ("submitted", "received")
 #: who acted when the applicant did (the history's « Par » column)
 APPLICANT = "demandeur"
+#: what a request asks: an enrollment (CORE-7) or an account reset (CORE-11, « Réinitialisation de compte »)
+KINDS = ("enrollment", "reset")
+#: the SQL condition of a pending request, for the partial unique index
+_PENDING_SQL = "state IN (" + ", ".join(f"'{state}'" for state in PENDING_STATES) + ")"
 
 
 class EnrollmentRequest(db.Model):
-    """A request to open an account, reviewed by an agent (flows b and c of CORE-7).
+    """A request reviewed by an agent: to open an account (``kind`` « enrollment »,
+    flows b and c of CORE-7) or to reset one (« reset »: « Réinitialisation de
+    compte », the new e-mail and GSM in ``values``).
 
     ``values`` is the submitted form without any password nor secret answer;
     a password the applicant chose is kept as its argon2 hash only."""
@@ -28,11 +36,23 @@ class EnrollmentRequest(db.Model):
     __table_args__ = (
         Index("ix_enrollment_space_identifier", "space_key", "identifier"),
         Index("ix_enrollment_insurer_state_created", "insurer", "state", "created_at"),
+        # one pending request per identifier and kind, even when two submissions race
+        Index(
+            "uq_enrollment_pending",
+            "space_key",
+            "identifier",
+            "kind",
+            unique=True,
+            sqlite_where=text(_PENDING_SQL),
+            postgresql_where=text(_PENDING_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: shown to the applicant and to agents: « 7KQ2-M9XP »
     reference: Mapped[str] = mapped_column(String(20), unique=True)
+    #: « enrollment » (an account to open) or « reset » (an account to reset)
+    kind: Mapped[str] = mapped_column(String(16), default="enrollment", server_default="enrollment")
     insurer: Mapped[str] = mapped_column(String(40))
     space_key: Mapped[str] = mapped_column(String(80))
     #: the value of the flow's identifier field (INPE, matricule, N° adhérent)
@@ -58,6 +78,11 @@ class EnrollmentRequest(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.state in PENDING_STATES
+
+    @property
+    def is_reset(self) -> bool:
+        """True for a « Réinitialisation de compte » request."""
+        return self.kind == "reset"
 
 
 class EnrollmentEvent(db.Model):

@@ -1,6 +1,8 @@
 """What happens to an enrollment, whichever screen starts it: the checks every
 flow gets, the creation of the accounts, the decisions on a request and the
-e-mails that tell the applicant (CORE-7, SAFE-1, SAFE-4)."""
+e-mails that tell the applicant (CORE-7, SAFE-1, SAFE-4). The decisions serve
+account reset requests too (``kind`` « reset »), whose own parts are in
+``app.enrollment.reset``."""
 from __future__ import annotations
 
 import secrets
@@ -9,6 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.enrollment.models import APPLICANT, PENDING_STATES, EnrollmentEvent, EnrollmentRequest
@@ -17,7 +20,7 @@ from app.mail import queue_mail
 from app.models import Account, SecretAnswer, Token, utcnow
 from app.passwords import context_words_for, effective_policy, hash_answer, hash_password, problems, set_password
 from app.plugins.manager import registry_of
-from app.plugins.types import EnrollmentFlow, Space
+from app.plugins.types import EnrollmentFlow, ResetRequestFlow, Space
 from app.tokens import issue_link_token, mail_temporary_password, public_url
 
 #: letters and digits easy to read aloud and copy: no 0/O, 1/I/L
@@ -74,15 +77,37 @@ def _stale(account: Account) -> bool:
     return account.status == "inactive" and not _awaits_activation(account)
 
 
-def pending_request(space: Space, identifier: str) -> EnrollmentRequest | None:
-    """The request of ``identifier`` that an agent has not decided yet, if any."""
+def pending_request(space: Space, identifier: str, kind: str = "enrollment") -> EnrollmentRequest | None:
+    """The request of ``identifier`` (of this ``kind``) that an agent has not decided yet, if any."""
     return db.session.scalar(
         select(EnrollmentRequest).where(
             EnrollmentRequest.space_key == space.key,
             EnrollmentRequest.identifier == identifier,
+            EnrollmentRequest.kind == kind,
             EnrollmentRequest.state.in_(PENDING_STATES),
         )
     )
+
+
+def pending_message(kind: str = "enrollment") -> str:
+    """What an applicant reads when a request of this kind is already pending for the identifier."""
+    if kind == "reset":
+        return _("Une demande de réinitialisation est déjà en cours de traitement pour cet identifiant : vous serez informé par e-mail de la décision.")
+    return _("Une demande est déjà en cours de traitement pour cet identifiant : vous serez informé par e-mail de la décision.")
+
+
+def store_request(enrollment: EnrollmentRequest, field: str) -> None:
+    """Add a new request to the session and write it now, so that the partial
+    unique index refuses a second pending request for the identifier even when
+    two submissions race; the refusal is the same clear message, next to
+    ``field``. On refusal the session is rolled back."""
+    kind = enrollment.kind or "enrollment"
+    db.session.add(enrollment)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise EnrollmentRefused(pending_message(kind), field=field) from None
 
 
 def refusals(space: Space, flow: EnrollmentFlow, values: dict[str, Any]) -> list[tuple[str, str]]:
@@ -99,7 +124,7 @@ def refusals(space: Space, flow: EnrollmentFlow, values: dict[str, Any]) -> list
     if accounts:
         return [(flow.identifier, _("Un compte existe déjà pour cet identifiant. Connectez-vous, ou utilisez « Mot de passe oublié ? »."))]
     if flow.reviewed and pending_request(space, identifier) is not None:
-        return [(flow.identifier, _("Une demande est déjà en cours de traitement pour cet identifiant : vous serez informé par e-mail de la décision."))]
+        return [(flow.identifier, pending_message())]
     return []
 
 
@@ -206,7 +231,7 @@ def activate(space: Space, account: Account, token: Token) -> None:
 # --------------------------------------------------------------------------
 
 
-def _new_reference() -> str:
+def new_reference() -> str:
     """« 7KQ2-M9XP »: 40 random bits, unique among the requests."""
     while True:
         raw = "".join(secrets.choice(_REFERENCE_ALPHABET) for _i in range(8))
@@ -215,16 +240,23 @@ def _new_reference() -> str:
             return reference
 
 
-def _event(enrollment: EnrollmentRequest, actor: str, action: str, reason: str | None = None) -> None:
+def event(enrollment: EnrollmentRequest, actor: str, action: str, reason: str | None = None) -> None:
+    """Add a step to the request's history and move it to that state."""
     enrollment.events.append(EnrollmentEvent(actor=actor, action=action, reason=reason, at=utcnow()))
     enrollment.state = action
     enrollment.updated_at = utcnow()
 
 
-def _tell_applicant(space: Space, enrollment: EnrollmentRequest, template: str, subject: str, **context: Any) -> None:
+def audit_action(enrollment: EnrollmentRequest, step: str) -> str:
+    """The audit action of a step: ``enrollment_<step>`` or ``reset_request_<step>``."""
+    return f"reset_request_{step}" if enrollment.is_reset else f"enrollment_{step}"
+
+
+def tell_applicant(space: Space, enrollment: EnrollmentRequest, template: str, subject: str, **context: Any) -> None:
+    """E-mail the applicant at the request's address (an acknowledgement, a decision: never a secret)."""
     queue_mail(
         enrollment.email, subject, template, insurer=space.insurer, space=space, enrollment=enrollment,
-        flow=space.enrollment, **context,
+        flow=flow_of(space, enrollment), **context,
     )
 
 
@@ -234,7 +266,7 @@ def submit_request(
 ) -> EnrollmentRequest:
     """Store a request for an agent, acknowledged by e-mail with its reference. The caller commits."""
     enrollment = EnrollmentRequest(
-        reference=_new_reference(),
+        reference=new_reference(),
         insurer=space.insurer,
         space_key=space.key,
         identifier=str(values.get(flow.identifier) or ""),
@@ -245,25 +277,33 @@ def submit_request(
         secret_answer_hash=hash_answer(answer) if answer else None,
         created_at=utcnow(),
     )
-    _event(enrollment, APPLICANT, "submitted")
-    db.session.add(enrollment)
+    event(enrollment, APPLICANT, "submitted")
+    store_request(enrollment, flow.identifier)
     audit.record("enrollment_submitted", actor=APPLICANT, reference=enrollment.reference, space=space.key)
-    _tell_applicant(
+    tell_applicant(
         space, enrollment, "enrollment_submitted",
         _("%(name)s : votre demande %(reference)s est enregistrée", name=space.insurer_name, reference=enrollment.reference),
     )
     return enrollment
 
 
+def flow_of(space: Space | None, enrollment: EnrollmentRequest) -> EnrollmentFlow | ResetRequestFlow | None:
+    """The space's flow a request went through: its enrollment, or its reset requests."""
+    if space is None:
+        return None
+    return space.reset_request if enrollment.is_reset else space.enrollment
+
+
 def space_of(enrollment: EnrollmentRequest) -> Space:
     """The space a request was made in (it must still be enabled, with its flow)."""
     space = registry_of(current_app).spaces.get(enrollment.space_key)
-    if space is None or space.enrollment is None:
+    if flow_of(space, enrollment) is None:
         raise EnrollmentRefused(_("L'espace de cette demande n'est plus proposé : aucune décision n'est possible."))
     return space
 
 
-def _must_be_pending(enrollment: EnrollmentRequest) -> None:
+def must_be_pending(enrollment: EnrollmentRequest) -> None:
+    """Refuse a decision on a request an agent already decided."""
     if not enrollment.is_pending:
         raise EnrollmentRefused(_("Cette demande a déjà été traitée."))
 
@@ -272,14 +312,14 @@ def record_reception(enrollment: EnrollmentRequest, agent: Account) -> None:
     """« Formulaire reçu »: the signed form was deposited (flow c). The caller commits."""
     actor = agent.login
     space = space_of(enrollment)
-    _must_be_pending(enrollment)
-    if not space.enrollment.printable_form:
+    must_be_pending(enrollment)
+    if not flow_of(space, enrollment).printable_form:
         raise EnrollmentRefused(_("Cette demande ne comporte pas de formulaire à déposer."))
     if enrollment.state == "received":
         raise EnrollmentRefused(_("La réception du formulaire est déjà enregistrée."))
-    _event(enrollment, actor, "received")
-    audit.record("enrollment_received", account=agent, reference=enrollment.reference, space=enrollment.space_key)
-    _tell_applicant(
+    event(enrollment, actor, "received")
+    audit.record(audit_action(enrollment, "received"), account=agent, reference=enrollment.reference, space=enrollment.space_key)
+    tell_applicant(
         space, enrollment, "enrollment_received",
         _("%(name)s : votre formulaire signé a été reçu", name=space.insurer_name),
     )
@@ -289,11 +329,16 @@ def approve(enrollment: EnrollmentRequest, agent: Account) -> list[Account]:
     """Create the account(s) through the plugin's handler and e-mail the
     credentials: a temporary password per account (SAFE-1) to the address on
     the request, or, when the applicant chose the password, a reminder of the
-    login. The caller commits."""
+    login. A reset request resets the existing accounts instead
+    (``app.enrollment.reset.apply``). The caller commits."""
+    if enrollment.is_reset:
+        from app.enrollment import reset
+
+        return reset.apply(enrollment, agent)
     actor = agent.login
     space = space_of(enrollment)
     flow = space.enrollment
-    _must_be_pending(enrollment)
+    must_be_pending(enrollment)
     if flow.printable_form and enrollment.state != "received":
         raise EnrollmentRefused(_("Enregistrez d'abord la réception du formulaire signé : la demande ne peut pas être approuvée avant."))
     if existing_accounts(space, enrollment.identifier):
@@ -308,7 +353,7 @@ def approve(enrollment: EnrollmentRequest, agent: Account) -> list[Account]:
         db.session.add(account)
     db.session.flush()
     _add_secret_answer(accounts, enrollment.secret_question, enrollment.secret_answer_hash)
-    _event(enrollment, actor, "approved")
+    event(enrollment, actor, "approved")
     enrollment.decided_at, enrollment.decided_by = utcnow(), actor
     subject = _("%(name)s : votre demande %(reference)s est approuvée", name=space.insurer_name, reference=enrollment.reference)
     for account in accounts:
@@ -331,14 +376,14 @@ def reject(enrollment: EnrollmentRequest, agent: Account, reason: str) -> None:
     """Reject with a reason, e-mailed to the applicant. The caller commits."""
     actor = agent.login
     space = space_of(enrollment)
-    _must_be_pending(enrollment)
+    must_be_pending(enrollment)
     reason = reason.strip()
     if not reason:
         raise EnrollmentRefused(_("Le motif du rejet est obligatoire."), field="reason")
-    _event(enrollment, actor, "rejected", reason)
+    event(enrollment, actor, "rejected", reason)
     enrollment.decided_at, enrollment.decided_by, enrollment.reason = utcnow(), actor, reason
-    audit.record("enrollment_rejected", account=agent, reference=enrollment.reference, space=enrollment.space_key, reason=reason)
-    _tell_applicant(
+    audit.record(audit_action(enrollment, "rejected"), account=agent, reference=enrollment.reference, space=enrollment.space_key, reason=reason)
+    tell_applicant(
         space, enrollment, "enrollment_rejected",
         _("%(name)s : votre demande %(reference)s est rejetée", name=space.insurer_name, reference=enrollment.reference),
         reason=reason,

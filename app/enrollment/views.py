@@ -1,7 +1,9 @@
 """The enrollment screens of every space that declares a flow (CORE-7):
 ``enroll`` (one page per step, the values so far kept in the signed session),
 ``enroll/done``, ``enroll/<reference>/form.pdf`` (flow c, for the browser that
-sent the request) and ``enroll/activate/<token>`` (flow a)."""
+sent the request) and ``enroll/activate/<token>`` (flow a); and those of
+« Réinitialisation de compte » (CORE-11): ``reset-request``,
+``reset-request/done``, ``reset-request/<reference>/form.pdf``."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 from sqlalchemy import select
 
-from app.enrollment import service
+from app.enrollment import reset, service
 from app.enrollment.forms import (
     ANSWER_FIELD,
     CORE_FIELDS,
@@ -38,6 +40,8 @@ from app.tokens import find_link_token
 STATE_KEY = "enrollment"
 #: session key: per space key, what the done page tells (kind, reference)
 DONE_KEY = "enrollment_done"
+#: session key: per space key, the reference of the reset request this browser sent
+RESET_DONE_KEY = "reset_request_done"
 #: session key: the references this browser submitted (their PDF is theirs to download)
 REFERENCES_KEY = "enrollment_references"
 #: the hidden input naming the step a page posts (which form to read, never a value)
@@ -134,7 +138,7 @@ def enroll():
         return redirect_to(url_for("space.enroll"))
     index = wanted if wanted is not None and 0 <= wanted <= reached else reached
     step = flow.steps[index]
-    form = build_form(step, questions)
+    form = build_form(step, questions, values=state["values"])
     if form.validate_on_submit():
         earlier = set().union(*(_fields_of(s, questions) for s in flow.steps[:index]))
         values = {k: v for k, v in state["values"].items() if k in earlier} | values_of(form)
@@ -195,8 +199,29 @@ def _finish(space: Space, flow: EnrollmentFlow, form: FlaskForm, values: dict[st
     done[space.key] = {"kind": flow.kind, "reference": reference}
     session[DONE_KEY] = done
     if reference:
-        session[REFERENCES_KEY] = ([reference] + list(session.get(REFERENCES_KEY) or []))[:_KEPT_REFERENCES]
+        _keep_reference(reference)
     return True
+
+
+def _keep_reference(reference: str) -> None:
+    """Remember that this browser sent the request: its PDF is its to download."""
+    session[REFERENCES_KEY] = ([reference] + list(session.get(REFERENCES_KEY) or []))[:_KEPT_REFERENCES]
+
+
+def _own_request(reference: str, space: Space, kind: str) -> EnrollmentRequest:
+    """A request this browser sent in this space, or 404."""
+    if reference not in (session.get(REFERENCES_KEY) or []):
+        abort(404)
+    found = db.session.scalar(
+        select(EnrollmentRequest).where(
+            EnrollmentRequest.reference == reference,
+            EnrollmentRequest.space_key == space.key,
+            EnrollmentRequest.kind == kind,
+        )
+    )
+    if found is None:
+        abort(404)
+    return found
 
 
 @space_bp.get("/enroll/done")
@@ -215,14 +240,10 @@ def enroll_done():
 def enroll_pdf(reference: str):
     """The filled form to print, sign and deposit (flow c): only for the browser that sent it."""
     space, flow = _flow()
-    if not flow.printable_form or reference not in (session.get(REFERENCES_KEY) or []):
+    if not flow.printable_form:
         abort(404)
-    enrollment = db.session.scalar(
-        select(EnrollmentRequest).where(EnrollmentRequest.reference == reference, EnrollmentRequest.space_key == space.key)
-    )
-    if enrollment is None:
-        abort(404)
-    from app.pdf import pdf_response
+    enrollment = _own_request(reference, space, "enrollment")
+    from app.pdf import pdf_response  # WeasyPrint loads only when a form is printed
 
     values = dict(enrollment.values or {})
     return pdf_response(
@@ -234,6 +255,83 @@ def enroll_pdf(reference: str):
         enrollment=enrollment,
         values=values,
         groups=labelled(flow, values, space.recovery.questions),
+    )
+
+
+# --------------------------------------------------------------------------
+# « Réinitialisation de compte » (CORE-11)
+# --------------------------------------------------------------------------
+
+
+def _reset_flow() -> Space:
+    """The current space, which must declare reset requests (404 otherwise)."""
+    space = current_space()
+    if space.reset_request is None:
+        abort(404)
+    return space
+
+
+def _reset_applicant_key() -> str:
+    """Throttling per account: the identifier typed, whatever the GSM and e-mail."""
+    space = g.get("space")
+    names = [reset.identifier_spec(space).name] if space is not None and space.reset_request else []
+    return identifiers_key("reset_request", names)
+
+
+@space_bp.route("/reset-request", methods=["GET", "POST"])
+@public
+@limiter.limit(recovery_limits, methods=["POST"])
+@limiter.limit(recovery_limits, key_func=_reset_applicant_key, methods=["POST"])
+def reset_request():
+    """« Réinitialisation de compte »: the identifier, « N° GSM », « Email »;
+    the request is stored for an agent, then 303 to its reference and form."""
+    space = _reset_flow()
+    form = reset.reset_form(space)()
+    if form.validate_on_submit():
+        try:
+            enrollment = reset.submit(space, reset.values_of(space, form))
+            reference = enrollment.reference
+            db.session.commit()
+        except service.EnrollmentRefused as refused:
+            db.session.rollback()
+            _show_refusals(form, [(refused.field or "", refused.message)])
+        else:
+            _keep_reference(reference)
+            session[RESET_DONE_KEY] = {**(session.get(RESET_DONE_KEY) or {}), space.key: reference}
+            return redirect_to(url_for("space.reset_request_done"))
+    return render("enrollment/reset_request.html", flow=space.reset_request, form=form)
+
+
+@space_bp.get("/reset-request/done")
+@public
+def reset_request_done():
+    """The request's reference, « Télécharger le formulaire » and where to deposit it."""
+    space = _reset_flow()
+    reference = (session.get(RESET_DONE_KEY) or {}).get(space.key)
+    if not reference:
+        return redirect_to(url_for("space.reset_request"))
+    return render("enrollment/reset_done.html", flow=space.reset_request, reference=reference)
+
+
+@space_bp.get("/reset-request/<reference>/form.pdf")
+@public
+def reset_request_pdf(reference: str):
+    """The filled reset form to sign, stamp and deposit: only for the browser that sent the request."""
+    space = _reset_flow()
+    flow = space.reset_request
+    enrollment = _own_request(reference, space, "reset")
+    from app.pdf import pdf_response  # WeasyPrint loads only when a form is printed
+    values = dict(enrollment.values or {})
+    return pdf_response(
+        flow.printable_template(values),
+        f"reinitialisation-{reference}.pdf",
+        reference=reference,
+        space=space,
+        flow=flow,
+        enrollment=enrollment,
+        values=values,
+        groups=reset.labelled(space, values),
+        accounts=reset.target_accounts(space, flow, enrollment.identifier),
     )
 
 

@@ -21,6 +21,7 @@ from app.plugins.types import (  # noqa: F401  (the public API of plugins)
     PasswordPolicy,
     Profile,
     RecoveryMethod,
+    ResetRequestFlow,
     Space,
     Widget,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "PasswordPolicy",
     "Profile",
     "RecoveryMethod",
+    "ResetRequestFlow",
     "Space",
     "Widget",
     "hookimpl",

@@ -26,7 +26,8 @@ class IdentifierField:
 
     ``pattern`` is a full-match regular expression checked on the server;
     ``message`` is the French error shown next to the field when it fails.
-    ``choices`` turns the field into a select of (value, label) pairs.
+    ``choices`` turns the field into a select of (value, label) pairs, or
+    into radio buttons with ``widget="radio"`` (« Profil » : PEC / Paiements).
     ``transform`` normalises what was typed ("upper", "lower", "strip").
     """
 
@@ -38,6 +39,8 @@ class IdentifierField:
     transform: Literal["strip", "upper", "lower", "email"] = "strip"
     input_type: str = "text"
     autocomplete: str = "username"
+    #: how a field with ``choices`` is shown: a select, or one radio button per choice
+    widget: Literal["select", "radio"] = "select"
 
     def normalise(self, value: str | None) -> str:
         """Return the value as stored: trimmed, and upper- or lower-cased if asked."""
@@ -282,6 +285,39 @@ class EnrollmentFlow:
         return self.printable or "enrollment/printable.html"
 
 
+@dataclass(frozen=True)
+class ResetRequestFlow:
+    """« Réinitialisation de compte » (CORE-11): the holder of a main
+    account asks, at ``/<insurer>/<space>/reset-request``, for a new password
+    and new contact details (« N° GSM », « Email »); the core stores the request,
+    offers the filled form to print, sign and deposit, and an agent processes it
+    in the back office like a printable enrollment (reception, then approval or
+    rejection). On approval the accounts get the request's e-mail and GSM on
+    record and a temporary password (SAFE-1) at that address.
+
+    ``identifier`` names the space's identifier field asked (default: the
+    first one); its value is the accounts' ``tenant_ref``. ``accounts(identifier)``
+    returns the accounts the request resets; ``None``: the space's main accounts
+    whose ``tenant_ref`` is the identifier. ``printable``: the PDF template,
+    ``None`` for the core's ``enrollment/reset_printable.html``.
+    ``instructions``: where to deposit the form and what to join to it.
+    """
+
+    title: str = "Réinitialisation de compte"
+    printable: str | None = None
+    instructions: str = ""
+    identifier: str | None = None
+    accounts: Callable[[str], list[Account]] | None = None
+
+    #: a reset request is always reviewed, with a form to deposit (the seed's flow)
+    reviewed = True
+    printable_form = True
+
+    def printable_template(self, values: EnrollmentValues) -> str:
+        """The PDF template of the request: the flow's, or the core's generic reset form."""
+        return self.printable or "enrollment/reset_printable.html"
+
+
 # --------------------------------------------------------------------------
 # Imports
 # --------------------------------------------------------------------------
@@ -353,6 +389,8 @@ class Space:
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     recovery: RecoveryMethod = field(default_factory=RecoveryMethod)
     enrollment: EnrollmentFlow | None = None
+    #: « Réinitialisation de compte »: requests processed by an agent, linked from the login page
+    reset_request: ResetRequestFlow | None = None
     profiles: tuple[Profile, ...] = ()
     menu: tuple[MenuItem, ...] = ()
     widgets: tuple[Widget, ...] = ()
@@ -363,6 +401,18 @@ class Space:
     subaccounts: bool = True
     #: words that must not appear in a password (besides login and insurer)
     context_words: tuple[str, ...] = ()
+    #: progressive login: the page first asks the first identifier field only; the
+    #: rest of the form appears (HTMX) once its value has a valid format — never
+    #: whether an account exists. Without JavaScript the whole form is there.
+    login_reveal: bool = False
+    #: « Nature de compte » (« Principal » / « Secondaire ») on the login form; the
+    #: sub-account's identifier is asked, and required, for « Secondaire » only
+    account_nature: bool = False
+
+    def __post_init__(self) -> None:
+        # a plugin's slip shows at start-up, not on a user's login page
+        if self.account_nature and not self.subaccounts:
+            raise ValueError(f"space {self.insurer}/{self.code}: account_nature needs subaccounts=True")
 
     @property
     def key(self) -> str:
