@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 from app.extensions import db
@@ -45,8 +45,20 @@ def record(action: str, *, account: Account | None = None, actor: str | None = N
 
 
 def action_labels() -> dict[str, str]:
-    """French labels of every audit action of the core, back office included: the
-    user's history and the back office's trail show the same words."""
+    """French labels of every audit action, the core's and the plugins' (hook
+    ``portal_audit_labels``): the user's history and the back office's trail show
+    the same words. A plugin cannot rename a core action."""
+    from flask_babel import gettext as _
+
+    from app.plugins.manager import registry_of
+
+    plugins: dict[str, str] = {}
+    for labels in registry_of(current_app).pm.hook.portal_audit_labels():
+        plugins.update({action: _(label) for action, label in (labels or {}).items()})
+    return plugins | _core_labels()
+
+
+def _core_labels() -> dict[str, str]:
     from flask_babel import gettext as _
 
     return {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, make_response, redirect, render_template, request
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request
+from jinja2 import TemplateNotFound
 
 
 def is_htmx() -> bool:
@@ -23,11 +24,26 @@ def partial_name(template: str) -> str:
 
 def render(template: str, status: int = 200, **context: Any) -> Response:
     """Render the full page, or for an HTMX request its partial (``_``-prefixed
-    template that the page includes). Always sends ``Vary: HX-Request``."""
-    name = partial_name(template) if is_htmx() else template
-    response = make_response(render_template(name, **context), status)
+    template that the page includes; a page without one gives its ``content``
+    block). Always sends ``Vary: HX-Request``."""
+    html = _fragment(template, context) if is_htmx() else render_template(template, **context)
+    response = make_response(html, status)
     response.vary.add("HX-Request")
     return response
+
+
+def _fragment(template: str, context: dict[str, Any]) -> str:
+    """The partial of ``template``, or, when the page has none, its ``content`` block:
+    an HTMX request to any page gets a fragment, never a 500 nor a page in a page."""
+    partial = partial_name(template)
+    try:
+        current_app.jinja_env.get_template(partial)
+    except TemplateNotFound as missing:
+        if missing.name != partial:
+            raise
+    else:
+        return render_template(partial, **context)
+    return render_template(template, content_only=True, **context)
 
 
 def redirect_to(location: str) -> Response:

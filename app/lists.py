@@ -398,11 +398,14 @@ class Search:
         """The list's query, scoped, filtered and sorted (the page and the export both use it)."""
         statement = self.listing.scoped(self.listing.query).where(*self.conditions())
         column = self.listing.column(self.sort, sortable=True)
+        descending = column is not None and self.direction == "desc"
         order = []
         if column is not None:
-            expression = column.sort.desc() if self.direction == "desc" else column.sort.asc()
-            order.append(expression.nulls_last())
-        order.extend(_primary_key(self.listing.query))  # the same order on every page
+            expression = column.sort.desc() if descending else column.sort.asc()
+            # NULLS LAST only where NULLs can be: on a NOT NULL column it stops PostgreSQL walking the index
+            order.append(expression.nulls_last() if _nullable(column.sort) else expression)
+        # the same order on every page; in the sort's direction, so that an index on (…, column) serves both
+        order.extend(key.desc() if descending else key for key in _primary_key(self.listing.query))
         return statement.order_by(*order)
 
     def page(self) -> Page:
@@ -453,6 +456,12 @@ class Search:
     def filters_for_audit(self) -> dict[str, str]:
         """The active criteria, as the audit trail records them."""
         return {f.name: f._value() if hasattr(f, "_value") else str(f.data) for f in self.fields() if f.data not in (None, "")}
+
+
+def _nullable(expression: Any) -> bool:
+    """False only for a table column declared NOT NULL (an expression may always be NULL)."""
+    element = getattr(expression, "expression", expression)
+    return getattr(element, "nullable", True) is not False
 
 
 def _primary_key(statement: Select[Any]) -> list[Any]:

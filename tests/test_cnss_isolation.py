@@ -245,8 +245,7 @@ def sweep(app: Flask, client: FlaskClient, secrets: Secrets, profile: str) -> di
                 for number in criteria_passes(secrets) if names else ():
                     query = {n: WIDE[n.rsplit("_", 1)[1]] if n.endswith(("_du", "_au")) else number for n in names}
                     requests.append(client.get(url, query_string=query))
-                    if rule.endpoint.startswith("cnss."):  # the plugin's screens answer HTMX with their partial
-                        requests.append(client.get(url, query_string=query, headers={"HX-Request": "true"}))
+                    requests.append(client.get(url, query_string=query, headers={"HX-Request": "true"}))
                     if url + "/export" in exports:  # « Exporter » with the same criteria
                         requests.append(client.get(url + "/export", query_string=query))
             if arguments_of(rule) and rule.endpoint.startswith("cnss.emission"):

@@ -549,3 +549,20 @@ def test_a_period_on_a_date_time_column_takes_whole_days(app):
         assert [e.action for e in listing.search(request.args).page().rows] == ["dernier"]
     with app.test_request_context(f"{LIST_URL}?le_du=&le_au=9999-12-31"):
         assert listing.search(request.args).page().count == 3
+
+
+def test_the_order_puts_nulls_last_only_where_a_column_may_be_null_and_breaks_ties_in_its_direction(app):
+    from sqlalchemy import func
+
+    listing = declare(columns=(
+        Column("number", "N°", sort=Statement.number),
+        Column("label", "Libellé", sort=func.lower(Statement.label)),
+    ))
+    with app.test_request_context("/"):
+        by_number = str(listing.search(MultiDict({"sort": "number", "dir": "desc"})).statement())
+        by_label = str(listing.search(MultiDict({"sort": "label", "dir": "asc"})).statement())
+    # « number » is NOT NULL: a plain DESC that an index walks backwards, the id in the same direction
+    assert "ORDER BY exemple_statements.number DESC, exemple_statements.id DESC" in by_number
+    assert "NULLS LAST" not in by_number
+    # an expression may be NULL: its NULLs go last
+    assert "lower(exemple_statements.label) ASC NULLS LAST, exemple_statements.id" in by_label

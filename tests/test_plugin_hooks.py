@@ -173,6 +173,25 @@ def test_hook_portal_password_context_the_same_password_suits_another_member(app
 
 
 # --------------------------------------------------------------------------
+# portal_audit_labels
+# --------------------------------------------------------------------------
+
+
+def test_hook_portal_audit_labels_names_the_plugins_actions_in_the_history_but_not_the_cores(app, client, account):
+    from app import audit
+
+    with app.app_context():
+        audit.record("exemple_card_printed", account=db.session.get(Account, account))
+        db.session.commit()
+    assert login(client).status_code == 303
+    page = client.get(f"{SPACE_URL}/history").get_data(as_text=True)
+
+    assert "Impression de la carte d&#39;adhérent" in page or "Impression de la carte d'adhérent" in page
+    assert "exemple_card_printed" not in page
+    assert "Connexion" in page and "Entrée" not in page  # a core action keeps the core's label
+
+
+# --------------------------------------------------------------------------
 # portal_importers
 # --------------------------------------------------------------------------
 

@@ -73,6 +73,21 @@ def portal_importers() -> list[Importer]:
 
 
 # --------------------------------------------------------------------------
+# Audit trail
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def portal_audit_labels() -> dict[str, str]:
+    """Name the plugin's own audit actions (those it passes to ``app.audit.record``)
+    in French, for the user's history and the back office's « Traçabilité ».
+
+    :returns: a ``dict`` of action → French label (``{"mutuelle_card_printed":
+        "Impression de la carte d'adhérent"}``); a core action cannot be renamed.
+    """
+
+
+# --------------------------------------------------------------------------
 # Demo data
 # --------------------------------------------------------------------------
 

@@ -44,6 +44,15 @@ def portal_password_context(space: Space, account: Account) -> list[str]:
 
 
 @hookimpl
+def portal_audit_labels() -> dict[str, str]:
+    """The plugin's audit actions, as the establishment's history and the back office show them."""
+    return {
+        "cnss_rights_check": "Consultation des droits d'un assuré",
+        "cnss_rights_attestation": "Téléchargement de l'attestation de droits",
+    }
+
+
+@hookimpl
 def portal_load_demo() -> list[DemoSpace]:
     from plugins.cnss.demo import load_demo
 

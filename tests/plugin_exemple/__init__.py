@@ -162,6 +162,12 @@ def dirhams(amount: Decimal | float | str) -> str:
 
 
 @hookimpl
+def portal_audit_labels() -> dict[str, str]:
+    """The test insurer's own action, and an attempt to rename a core one (which must fail)."""
+    return {"exemple_card_printed": "Impression de la carte d'adhérent", "login": "Entrée"}
+
+
+@hookimpl
 def portal_init_app(app: Flask) -> None:
     app.add_template_filter(dirhams, "dirhams")
 
