@@ -158,7 +158,8 @@ class ReimbursementFile(db.Model):
 
     __tablename__ = "cnss_dr"
     __table_args__ = (
-        Index("ix_cnss_dr_inpe_filed", "inpe", "filed_on"),
+        # also covers the summary (count and sum by situation over a period): read from the index only
+        Index("ix_cnss_dr_inpe_filed", "inpe", "filed_on", "situation", "amount_billed"),
         Index("ix_cnss_dr_inpe_cnss", "inpe", "cnss_number"),
         Index("ix_cnss_dr_inpe_situation_filed", "inpe", "situation", "filed_on"),
         Index("ix_cnss_dr_inpe_pec", "inpe", "pec_number"),

@@ -145,7 +145,7 @@ def reimbursement_summary(period: Mapping[str, Any]) -> list[SituationTotal]:
     """The establishment's DR filed in ``period`` (``{"du": date, "au": date}``), counted and
     summed by situation in SQL, in the seed's order; a situation without files counts 0."""
     statement = (
-        select(ReimbursementFile.situation, func.count(ReimbursementFile.id), func.sum(ReimbursementFile.amount_billed))
+        select(ReimbursementFile.situation, func.count(), func.sum(ReimbursementFile.amount_billed))
         .where(own_rows(ReimbursementFile))
         .group_by(ReimbursementFile.situation)
     )
