@@ -14,6 +14,7 @@ from plugins.cnss import models  # noqa: F401  (its tables)
 from plugins.cnss.space import SPACE
 from plugins.cnss import views_payments  # noqa: F401
 from plugins.cnss import views_pec  # noqa: F401
+from plugins.cnss import widgets  # noqa: F401
 
 PLUGIN_NAME = "cnss"
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ from app.plugins import (
     Profile,
     RecoveryMethod,
     Space,
+    Widget,
 )
 from plugins.cnss.enrollment import ENROLLMENT, RESET_REQUEST
 from plugins.cnss.validators import INPE_MESSAGE, INPE_PATTERN
@@ -101,6 +102,13 @@ SPACE = Space(
         MenuItem("Suivi des dossiers de remboursement", "cnss.dr_files", profiles=(PAYMENTS,)),
         MenuItem("Suivi des paiements", "cnss.payments_home", profiles=(PAYMENTS,)),
         MenuItem("Récapitulatif du suivi des dossiers de remboursement", "cnss.dr_summary", profiles=(PAYMENTS,)),
+    ),
+    # served by plugins/cnss/widgets.py, each endpoint closed to the other profile
+    widgets=(
+        Widget("Droits assurés", "cnss.rights_widget", profiles=(PEC,), size="small"),
+        Widget("Prises en charge", "cnss.pec_widget", profiles=(PEC,)),
+        Widget("Dossiers de remboursement", "cnss.dr_widget", profiles=(PAYMENTS,), size="large"),
+        Widget("Derniers virements", "cnss.transfers_widget", profiles=(PAYMENTS,)),
     ),
     subaccounts=True,
     # CNSS-4: « Dès que l'INPE est valide », « Profil » and « Nature de compte » appear
