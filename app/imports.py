@@ -149,6 +149,8 @@ def _validate(importer: Importer, insurers: Sequence[str]) -> None:
         raise RuntimeError(f"importer {name}: the key must name required columns")
     if any(c.type not in PARSERS for c in importer.columns):
         raise RuntimeError(f"importer {name}: unknown column type")
+    if any(c.choices and c.type != "text" for c in importer.columns):
+        raise RuntimeError(f"importer {name}: only a text column may list choices")
 
 
 def init_app(app: Flask) -> None:
@@ -245,7 +247,18 @@ def _text(value: Any, column: ImportColumn) -> str:
         raise CellError(_("%(max)s caractères au plus (%(count)s ici).", max=column.max_length, count=len(text)))
     if column.pattern is not None and not re.fullmatch(column.pattern, text, re.ASCII):
         raise CellError(_(column.message) if column.message else _("Format invalide."))
+    if column.choices and text:
+        return _one_of(text, column.choices)
     return text
+
+
+def _one_of(text: str, choices: tuple[str, ...]) -> str:
+    """``text`` spelt as in ``choices`` (« dossier paye » → « Dossier payé »), or the list of what is admitted."""
+    wanted = normalise_header(text)
+    for choice in choices:
+        if normalise_header(choice) == wanted:
+            return choice
+    raise CellError(_("Valeur inconnue : « %(value)s » (valeurs admises : %(choices)s).", value=text, choices=", ".join(choices)))
 
 
 def _int(value: Any, column: ImportColumn) -> int:
@@ -722,6 +735,8 @@ def _remarks(importer: Importer, column: ImportColumn) -> str:
         notes.append(_("%(max)s caractères au plus.", max=column.max_length))
     if column.pattern and column.message:
         notes.append(_(column.message))
+    if column.choices:
+        notes.append(_("Valeurs admises : %(choices)s.", choices=", ".join(column.choices)))
     if column.type in ("int", "decimal") and column.negative:
         notes.append(_("Peut être négatif."))
     return " ".join(notes)

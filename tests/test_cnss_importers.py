@@ -162,7 +162,7 @@ NEW_ROWS = {
         ("etablissements", ["103456789", "Pharmacie", "", "", "", "Privé", "", "", "", "", "", ""], "obligatoire hors secteur public"),
         ("etablissements", ["10345678", "Pharmacie", "", "", "", "Public", "", "", "", "", "", ""], "compte 9 chiffres"),
         ("pec", ["109999999", "123456789", "X", "P0009", "05/01/2026", "10", "", "PEC accordée", "", ""], "Établissement inconnu"),
-        ("pec", ["101234567", "123456789", "X", "P0009", "05/01/2026", "10", "", "Acceptée", "", ""], "Situation de la PEC inconnue"),
+        ("pec", ["101234567", "123456789", "X", "P0009", "05/01/2026", "10", "", "Acceptée", "", ""], "Valeur inconnue : « Acceptée » (valeurs admises : PEC accordée"),
         ("dr", ["101234567", "123456789", "X", "D0009", "31/02/2026", "", "10", "", "Dossier payé", "", ""], "Date de dépôt"),
         ("dr", ["101234567", "123456789", "X", "D0009", "01/02/2026", "", "-10", "", "Dossier payé", "", ""], "Montant facturé"),
         ("beneficiaires", ["111111111", "1", "Conjoint", "X", "Y", "", ""], "Assuré inconnu"),

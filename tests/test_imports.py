@@ -655,3 +655,14 @@ def test_the_benchmark_runs_end_to_end_on_a_few_rows():
     assert "SQLite" in done.stdout and "200 lignes" in done.stdout and "export / référence" in done.stdout
     if os.environ.get("TEST_DATABASE_URL"):
         assert "PostgreSQL" in done.stdout
+
+
+def test_a_column_with_choices_takes_any_case_and_accents_and_stores_the_choice(app):
+    from app.imports import CellError, _text
+    from app.plugins.types import ImportColumn
+
+    column = ImportColumn("Situation", "situation", choices=("Dossier payé", "Dossier annulé"))
+    with app.test_request_context("/"):
+        assert _text("  dossier PAYE ", column) == "Dossier payé"
+        with pytest.raises(CellError, match="Valeur inconnue : « Payé » \\(valeurs admises : Dossier payé, Dossier annulé\\)"):
+            _text("Payé", column)

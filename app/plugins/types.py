@@ -333,7 +333,8 @@ class ImportColumn:
 
     The core checks each cell (``app.imports``): ``text`` trimmed, at most
     ``max_length`` characters, matching ``pattern`` (full match; ``message``
-    is the French error); ``int``; ``decimal`` (« 1 250,50 » or 1250.5, two
+    is the French error; one of ``choices`` when given, whatever its case,
+    accents and spaces, and then spelt as in ``choices``); ``int``; ``decimal`` (« 1 250,50 » or 1250.5, two
     decimals at most, never negative unless ``negative``); ``date``
     (jj/mm/aaaa, aaaa-mm-jj or a real Excel date); ``bool`` (oui / non).
     ``help`` is shown in the template's sheet that explains the columns."""
@@ -347,6 +348,8 @@ class ImportColumn:
     message: str | None = None
     negative: bool = False
     help: str = ""
+    #: the values a ``text`` column admits (« Dossier payé », « Dossier annulé » …)
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

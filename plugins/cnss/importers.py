@@ -6,7 +6,6 @@ Order matters once: establishments and insured persons first, then what refers t
 (a row that names an unknown establishment, insured person, DR or transfer is refused)."""
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from flask_babel import gettext as _
@@ -31,21 +30,6 @@ from plugins.cnss.models import (
     RightsPeriod,
 )
 from plugins.cnss.space import INSURER
-
-
-def _bare(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
-
-
-def canonical(value: str, allowed: tuple[str, ...], what: str) -> str:
-    """``value`` as spelt in ``allowed``, whatever its case, accents and spaces
-    (« dossier paye » → « Dossier payé »); ``ValueError`` with the allowed list otherwise."""
-    wanted = _bare(value)
-    for label in allowed:
-        if _bare(label) == wanted:
-            return label
-    raise ValueError(_("%(what)s inconnue : « %(value)s » (valeurs admises : %(allowed)s).", what=_(what), value=value, allowed=", ".join(allowed)))
 
 
 def _exists(column: Any, value: Any) -> bool:
@@ -92,7 +76,7 @@ def cni_column(header: str, required: bool = False) -> ImportColumn:
 
 def write_establishment(row: dict[str, Any]) -> None:
     """An establishment by its INPE; the ICE, when given, must carry its check key."""
-    sector = canonical(row["sector"] or "Privé", tuple(SECTORS.values()), "Secteur")
+    sector = row["sector"] or SECTORS["prive"]
     row["sector"] = next(code for code, label in SECTORS.items() if label == sector)
     if row["ice"]:
         _checked(v.ice_error(row["ice"]))
@@ -133,7 +117,7 @@ ESTABLISHMENTS = Importer(
         ImportColumn("Identifiant Commun de l'Entreprise", "ice", max_length=15, help="ICE, 15 chiffres ; vide pour le secteur public."),
         ImportColumn("Adresse", "address", max_length=300),
         ImportColumn("Ville", "city", max_length=100),
-        ImportColumn("Secteur", "sector", max_length=10, help="Public ou Privé ; vide : Privé."),
+        ImportColumn("Secteur", "sector", max_length=10, choices=tuple(SECTORS.values()), help="Vide : Privé."),
         ImportColumn("Nom du directeur", "director_last_name", max_length=100),
         ImportColumn("Prénom du directeur", "director_first_name", max_length=100),
         ImportColumn("Identifiant National du praticien", "director_inpe", max_length=9, help="INPE du directeur."),
@@ -176,7 +160,6 @@ def write_beneficiary(row: dict[str, Any]) -> None:
     _known_insured(row["cnss_number"])
     if row["rank"] < 1:
         raise ValueError(_("Le N° d'ordre d'un bénéficiaire commence à 1 (0 désigne l'assuré)."))
-    row["relationship"] = canonical(row["relationship"], RELATIONSHIPS, "Lien de parenté")
     if row["cni"]:
         row["cni"] = v.compact(row["cni"])
         _checked(v.cni_error(row["cni"]))
@@ -191,7 +174,7 @@ BENEFICIARIES = Importer(
     columns=(
         cnss_column("N° CNSS de l'assuré"),
         ImportColumn("N° d'ordre", "rank", type="int", required=True, help="1, 2 … dans la famille de l'assuré."),
-        ImportColumn("Lien de parenté", "relationship", required=True, max_length=30, help="Conjoint ou Enfant."),
+        ImportColumn("Lien de parenté", "relationship", required=True, max_length=30, choices=RELATIONSHIPS),
         ImportColumn("Nom", "last_name", required=True, max_length=100),
         ImportColumn("Prénom", "first_name", required=True, max_length=100),
         ImportColumn("Date de naissance", "birth_date", type="date"),
@@ -240,7 +223,6 @@ RIGHTS = Importer(
 def write_pec(row: dict[str, Any]) -> None:
     """A PEC of a known establishment, by its number."""
     _known_establishment(row["inpe"])
-    row["situation"] = canonical(row["situation"], PEC_SITUATIONS, "Situation de la PEC")
     row["beneficiary"] = row["beneficiary"] or ""
     upsert(CareAuthorisation, row, key=("number",))
 
@@ -258,7 +240,7 @@ PEC = Importer(
         ImportColumn("Date de réception", "received_on", type="date", required=True),
         ImportColumn("Montant demandé (DH)", "amount_requested", type="decimal", required=True),
         ImportColumn("Montant accordé (DH)", "amount_granted", type="decimal"),
-        ImportColumn("Situation de la PEC", "situation", required=True, max_length=40, help=", ".join(PEC_SITUATIONS) + "."),
+        ImportColumn("Situation de la PEC", "situation", required=True, max_length=40, choices=PEC_SITUATIONS),
         ImportColumn("Date de situation", "situation_on", type="date"),
         ImportColumn("Document", "document", max_length=100, help="Référence du document de la décision."),
     ),
@@ -270,7 +252,6 @@ PEC = Importer(
 def write_dr(row: dict[str, Any]) -> None:
     """A DR of a known establishment, by its number."""
     _known_establishment(row["inpe"])
-    row["situation"] = canonical(row["situation"], DR_SITUATIONS, "Situation du dossier")
     row["beneficiary"] = row["beneficiary"] or ""
     upsert(ReimbursementFile, row, key=("number",))
 
@@ -289,7 +270,7 @@ DR = Importer(
         ImportColumn("N° de la PEC", "pec_number", max_length=20),
         ImportColumn("Montant facturé (DH)", "amount_billed", type="decimal", required=True),
         ImportColumn("Date de soins", "care_on", type="date"),
-        ImportColumn("Situation du dossier", "situation", required=True, max_length=40, help=", ".join(DR_SITUATIONS) + "."),
+        ImportColumn("Situation du dossier", "situation", required=True, max_length=40, choices=DR_SITUATIONS),
         ImportColumn("Date de situation", "situation_on", type="date"),
         ImportColumn("Motifs retour", "return_reasons", max_length=500),
     ),
