@@ -422,6 +422,9 @@ def test_reset_request_prints_its_form_and_the_agents_approval_mails_a_temporary
     }
     assert set(passwords) == {f"{PRIVATE}/PEC", f"{PRIVATE}/PAIEMENTS"}
     assert {(a.email, a.phone) for a in accounts_of(app).values()} == {("nouvelle.direction@clinique-alamal.ma", "+212712345678")}
+    with app.app_context():  # the registry follows, so « Mot de passe oublié ? » compares with the new details
+        establishment = db.session.scalar(select(Establishment).where(Establishment.inpe == PRIVATE))
+        assert (establishment.director_email, establishment.director_gsm) == ("nouvelle.direction@clinique-alamal.ma", "+212712345678")
     first = log_in(app.test_client(), PRIVATE, "PAIEMENTS", passwords[f"{PRIVATE}/PAIEMENTS"])
     assert first.status_code == 303 and first.headers["Location"] == f"{URL}/password/change"
 

@@ -188,6 +188,8 @@ def apply(enrollment: EnrollmentRequest, agent: Account) -> list[Account]:
             "password_reset", account=account, actor=agent.login, via="reset_request",
             reference=enrollment.reference, sessions_ended=ended,
         )
+    if flow.on_approved is not None:
+        flow.on_approved(values, accounts)
     event(enrollment, agent.login, "approved")
     enrollment.decided_at, enrollment.decided_by = utcnow(), agent.login
     audit.record(

@@ -301,6 +301,9 @@ class ResetRequestFlow:
     whose ``tenant_ref`` is the identifier. ``printable``: the PDF template,
     ``None`` for the core's ``enrollment/reset_printable.html``.
     ``instructions``: where to deposit the form and what to join to it.
+    ``on_approved(values, accounts)``, when given, runs in the approval's
+    transaction after the accounts were updated: the plugin brings its own
+    records in line (the insurer's registry of contact details).
     """
 
     title: str = "Réinitialisation de compte"
@@ -308,6 +311,7 @@ class ResetRequestFlow:
     instructions: str = ""
     identifier: str | None = None
     accounts: Callable[[str], list[Account]] | None = None
+    on_approved: Callable[[EnrollmentValues, list[Account]], None] | None = None
 
     #: a reset request is always reviewed, with a form to deposit (the seed's flow)
     reviewed = True

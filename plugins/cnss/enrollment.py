@@ -129,4 +129,13 @@ ENROLLMENT = EnrollmentFlow(
     instructions=DEPOSIT,
 )
 
-RESET_REQUEST = ResetRequestFlow(identifier="inpe", printable=RESET_FORM, instructions=DEPOSIT)
+def contact_changed(values: Mapping[str, Any], accounts: list[Account]) -> None:
+    """An approved reset request also updates the director's e-mail and GSM in the CNSS's
+    registry, so that « Mot de passe oublié ? » and the next forms compare with the new ones."""
+    establishment = registered(accounts[0].tenant_ref) if accounts else None
+    if establishment is not None:
+        establishment.director_email = values.get("email") or establishment.director_email
+        establishment.director_gsm = values.get("phone") or establishment.director_gsm
+
+
+RESET_REQUEST = ResetRequestFlow(identifier="inpe", printable=RESET_FORM, instructions=DEPOSIT, on_approved=contact_changed)
