@@ -107,6 +107,9 @@ def demo_command(as_json: bool) -> None:
             typed = ", ".join(f"{label} = {value}" for label, value in account["fields"].items())
             note = f"  ({account['note']})" if account["note"] else ""
             click.echo(f"  {typed}, Mot de passe = {account['password']}{note}")
+        if item["enroll"]:
+            values = ", ".join(f"{label} = {value}" for label, value in item["enroll"].items())
+            click.echo(f"  Pour essayer l'inscription ({public}{item['path']}enroll) : {values}")
 
 
 @portal_cli.command("import")
