@@ -90,12 +90,22 @@ class IdentifiersForm(FlaskForm):
         return {name: getattr(self, name).data or "" for name in names if hasattr(self, name)}
 
     def login(self) -> str:
+        """The login typed: the identifier fields' values, then the sub-account's
+        identifier; with ``Space.profile_field`` a sub-account's login leaves the
+        profile out (« 123456789/accueil »), the profile is checked on the account."""
         values = self.identifier_values()
-        main = self.space.login_of(values)
         sub = values.get(SUBACCOUNT_FIELD.name)
         if hasattr(self, "nature") and self.nature.data != NATURE_SUB:
             sub = ""  # « Principal »: the main account, whatever else was posted
+        if sub and self.space.profile_field:
+            values.pop(self.space.profile_field, None)
+        main = self.space.login_of(values)
         return f"{main}/{sub}" if sub else main
+
+    def chosen_profile(self) -> str | None:
+        """The profile code typed in the ``Space.profile_field`` field, if the space has one."""
+        name = self.space.profile_field
+        return (getattr(self, name).data or "") if name and hasattr(self, name) else None
 
 
 @lru_cache(maxsize=None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.plugins.manager import registry_of
 
 
 def utcnow() -> datetime:
@@ -50,24 +52,58 @@ class Account(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:
-        """Flask-Login: only active accounts log in; a sub-account also needs its main account active."""
-        return self.status == "active" and (self.parent is None or self.parent.status == "active")
+        """Flask-Login: only active accounts log in; a sub-account also needs an active
+        main account: its own, or any of its tenant's when the space has ``profile_field``."""
+        if self.status != "active":
+            return False
+        return self.is_main or any(m.status == "active" for m in self.main_accounts)
 
     @property
     def is_main(self) -> bool:
         return self.parent_id is None
 
     @property
+    def tenant_wide(self) -> bool:
+        """True for a sub-account of a space with ``Space.profile_field``: it belongs
+        to its tenant (every main account of it), not to the main account that created it."""
+        if self.is_main or not has_app_context():
+            return False
+        space = registry_of(current_app).spaces.get(self.space_key)
+        return space is not None and space.profile_field is not None
+
+    @property
+    def main_accounts(self) -> list[Account]:
+        """The main accounts a sub-account answers to (none for a main account)."""
+        if self.is_main:
+            return []
+        if not self.tenant_wide:
+            return [self.parent] if self.parent is not None else []
+        return tenant_main_accounts(self.space_key, self.tenant_ref)
+
+    @property
     def effective_profiles(self) -> list[str]:
-        """The profiles the account may use: a sub-account never more than its main account."""
+        """The profiles the account may use: a sub-account never more than its main
+        account (with ``profile_field``: than its tenant's active main accounts together)."""
         own = list(self.profiles or [])
-        if self.parent is not None:
-            return [p for p in own if p in (self.parent.profiles or [])]
-        return own
+        if self.is_main:
+            return own
+        if not self.tenant_wide:
+            return [p for p in own if self.parent is not None and p in (self.parent.profiles or [])]
+        allowed = {p for m in self.main_accounts if m.status == "active" for p in (m.profiles or [])}
+        return [p for p in own if p in allowed]
 
     def has_profile(self, *codes: str) -> bool:
         """True when the account may use any of ``codes`` (or when none is asked)."""
         return not codes or any(c in self.effective_profiles for c in codes)
+
+
+def tenant_main_accounts(space_key: str, tenant_ref: str) -> list[Account]:
+    """The main accounts of a space acting for one tenant (one per profile with ``Space.profile_field``)."""
+    return list(
+        db.session.scalars(
+            select(Account).where(Account.space_key == space_key, Account.tenant_ref == tenant_ref, Account.parent_id.is_(None))
+        )
+    )
 
 
 class LoginSession(db.Model):

@@ -118,12 +118,13 @@ def test_demo_runs_again_without_adding_anything(app):
 
 def test_demo_accounts_log_in_and_the_enroll_entry_is_an_establishment_without_account(app, client):
     report = load_demo(app)["cnss/ps"]
-    assert [a["fields"].get("Profil") for a in report["accounts"]] == ["PEC", "Paiements", "PEC"]
+    assert [a["fields"].get("Profil") for a in report["accounts"]] == ["PEC", "Paiements", "Paiements"]
     with app.app_context():
         accounts = {a.login: a for a in db.session.scalars(select(Account).where(Account.space_key == "cnss/ps"))}
-        assert set(accounts) == {f"{INPE}/PEC", f"{INPE}/PAIEMENTS", f"{INPE}/PEC/accueil"}
+        assert set(accounts) == {f"{INPE}/PEC", f"{INPE}/PAIEMENTS", f"{INPE}/accueil"}
         assert accounts[f"{INPE}/PEC"].profiles == ["PEC"] and accounts[f"{INPE}/PAIEMENTS"].profiles == ["PAIEMENTS"]
-        assert accounts[f"{INPE}/PEC/accueil"].parent_id == accounts[f"{INPE}/PEC"].id
+        assert accounts[f"{INPE}/accueil"].parent_id == accounts[f"{INPE}/PEC"].id
+        assert accounts[f"{INPE}/accueil"].profiles == ["PEC", "PAIEMENTS"]  # CNSS-15: both profiles, one login
         assert all(verify_password(a.password_hash, DEMO_PASSWORD) for a in accounts.values())
         assert all(a.tenant_ref == INPE and not a.must_change_password for a in accounts.values())
         assert 6 <= len(DEMO_PASSWORD) <= 8

@@ -100,7 +100,7 @@ def secrets(app: Flask) -> Secrets:
     for profile in ("PEC", "PAIEMENTS"):
         main = make_account(app, f"{B}/{profile}", space_key="cnss/ps", tenant_ref=B, profiles=[profile], password=PASSWORD,
                             display_name="Clinique B secrète", email=f"{profile.lower()}@b.test")
-        accounts += [main, make_account(app, f"{B}/{profile}/caisse", space_key="cnss/ps", tenant_ref=B, profiles=[profile],
+        accounts += [main, make_account(app, f"{B}/caisse.{profile.lower()}", space_key="cnss/ps", tenant_ref=B, profiles=[profile],
                                         password=PASSWORD, parent_id=main, display_name="Secret B caisse", email=f"caisse.{profile.lower()}@b.test")]
     amounts = _amount_texts([a for _n, a in dr] + [a for _n, a, _g in pec] + [g for _n, _a, g in pec if g is not None]
                             + [t.amount for t in transfers] + paid)
@@ -123,8 +123,9 @@ def a_accounts(app: Flask) -> None:
     for profile in ("PEC", "PAIEMENTS"):
         main = make_account(app, f"{A}/{profile}", space_key="cnss/ps", tenant_ref=A, profiles=[profile], password=PASSWORD,
                             display_name="Clinique A", email=f"{profile.lower()}@a.test")
-        make_account(app, f"{A}/{profile}/accueil", space_key="cnss/ps", tenant_ref=A, profiles=[profile], password=PASSWORD,
-                     parent_id=main, display_name="Accueil A", email=f"accueil.{profile.lower()}@a.test")
+        # the establishment's sub-accounts log in without the profile (Space.profile_field): « <INPE>/accueil.pec »
+        make_account(app, f"{A}/accueil.{profile.lower()}", space_key="cnss/ps", tenant_ref=A, profiles=[profile],
+                     password=PASSWORD, parent_id=main, display_name="Accueil A", email=f"accueil.{profile.lower()}@a.test")
 
 
 def log_in(client: FlaskClient, profile: str, sub: str = "", *, inpe: str = A, password: str = PASSWORD):
@@ -306,7 +307,9 @@ def audit_count(app: Flask, action: str) -> int:
         return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
 
 
-@pytest.mark.parametrize("profile, sub", [("PEC", ""), ("PAIEMENTS", ""), ("PEC", "accueil"), ("PAIEMENTS", "accueil")])
+@pytest.mark.parametrize(
+    "profile, sub", [("PEC", ""), ("PAIEMENTS", ""), ("PEC", "accueil.pec"), ("PAIEMENTS", "accueil.paiements")]
+)
 def test_a_never_sees_anything_of_b_on_any_route_whatever_it_types(app, client, secrets, profile, sub):
     a_accounts(app)
     response = log_in(client, profile, sub)

@@ -130,11 +130,16 @@ def test_a_badly_typed_inpe_gets_its_format_message_next_to_the_field(client, es
 
 
 # --------------------------------------------------------------------------
-# Sub-accounts (CNSS-15): the main account of a profile creates its staff's accounts
+# Sub-accounts (CNSS-15): the establishment's staff, one login « <INPE>/<identifiant »
+# holding PEC and/or Paiements, managed from either main account (Space.profile_field)
 # --------------------------------------------------------------------------
 
+GENERIC_FAILURE = "Identifiant ou mot de passe incorrect."
+STAFF_EMAIL = "admissions@clinique-alamal.ma"
+OTHER_INPE = "109876543"
 
-def create_sub(client, identifier: str, profiles=("PEC",), email: str = "admissions@clinique-alamal.ma"):
+
+def create_sub(client, identifier: str, profiles=("PEC",), email: str = STAFF_EMAIL):
     form = client.get(f"{URL}/accounts/new")
     assert form.status_code == 200
     data = {"csrf_token": csrf_of(body(form)), "identifier": identifier, "display_name": "Service des admissions",
@@ -142,19 +147,55 @@ def create_sub(client, identifier: str, profiles=("PEC",), email: str = "admissi
     return client.post(f"{URL}/accounts/new", data=data)
 
 
+def main_client(app, profile: str, inpe: str = INPE):
+    client = app.test_client()
+    assert logged_in(login(client, profile, inpe=inpe))
+    return client
+
+
+def sub_account(app, login_: str) -> Account | None:
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.space_key == "cnss/ps", Account.login == login_))
+        if account is not None:
+            db.session.expunge(account)
+        return account
+
+
+def action(client, account_id: int, name: str):
+    listing = client.get(f"{URL}/accounts")
+    return client.post(f"{URL}/accounts/{account_id}/{name}", data={"csrf_token": csrf_of(body(listing))})
+
+
+def set_status(app, login_: str, status: str) -> None:
+    with app.app_context():
+        db.session.scalar(select(Account).where(Account.space_key == "cnss/ps", Account.login == login_)).status = status
+        db.session.commit()
+
+
+def staff_member(app, smtp_server, profiles=("PEC", "PAIEMENTS"), created_by: str = "PEC") -> str:
+    """A sub-account « accueil » created by one main account; its temporary password is returned."""
+    response = create_sub(main_client(app, created_by), "accueil", profiles=profiles)
+    assert response.status_code == 303, body(response)
+    (message,) = smtp_server.wait_for(1)
+    smtp_server.messages.clear()
+    smtp_server.envelopes.clear()
+    return temporary_password_in(message)
+
+
 def test_the_pec_main_account_creates_a_secondary_account_that_logs_in_as_secondaire(app, client, smtp_server, establishment):
     assert logged_in(login(client, "PEC"))
-    listing = body(client.get(f"{URL}/accounts"))
-    assert "Consultation des prises en charge" in listing or "Nouveau sous-compte" in listing
+    page = body(client.get(f"{URL}/accounts/new"))
+    assert f"{INPE}/" in page and f"{INPE}/PEC/" not in page  # the login it will get: without the profile
 
     response = create_sub(client, "accueil")
-    assert response.status_code in (200, 303)
+    assert response.status_code == 303
     (message,) = smtp_server.wait_for(1)
-    assert smtp_server.envelopes[0][1] == ["admissions@clinique-alamal.ma"]
+    assert smtp_server.envelopes[0][1] == [STAFF_EMAIL]  # SAFE-1: the sub-account's own address only
     temporary = temporary_password_in(message)
-    with app.app_context():
-        sub = db.session.scalar(select(Account).where(Account.login == f"{INPE}/PEC/accueil"))
-        assert sub is not None and sub.profiles == ["PEC"] and sub.tenant_ref == INPE
+    assert temporary not in body(client.get(f"{URL}/accounts"))
+    sub = sub_account(app, f"{INPE}/accueil")
+    assert sub is not None and sub.profiles == ["PEC"] and sub.tenant_ref == INPE
+    assert sub_account(app, f"{INPE}/PEC/accueil") is None
 
     other = app.test_client()
     assert not logged_in(login(other, "PEC", temporary))  # « Principal » is the main account, not the sub-account
@@ -162,10 +203,122 @@ def test_the_pec_main_account_creates_a_secondary_account_that_logs_in_as_second
     assert first.status_code == 303 and first.headers["Location"].endswith(f"{URL}/password/change")
 
 
-def test_a_sub_account_never_gets_a_profile_its_main_account_lacks(app, client, smtp_server, establishment):
-    assert logged_in(login(client, "PEC"))
-    page = body(client.get(f"{URL}/accounts/new"))
-    assert 'value="PAIEMENTS"' not in page  # the PEC main account offers only its own profile
-    create_sub(client, "facturation", profiles=("PEC", "PAIEMENTS"))
-    with app.app_context():
-        assert db.session.scalar(select(Account).where(Account.login == f"{INPE}/PEC/facturation")) is None
+def test_a_staff_member_with_both_profiles_logs_in_with_either_and_sees_both_profiles_pages(app, smtp_server, establishment):
+    temporary = staff_member(app, smtp_server, profiles=("PEC", "PAIEMENTS"))
+    assert sub_account(app, f"{INPE}/accueil").profiles == ["PEC", "PAIEMENTS"]
+
+    browser = app.test_client()
+    assert login(browser, "PAIEMENTS", temporary, sub="accueil").headers["Location"].endswith("/password/change")
+    page = browser.get(f"{URL}/password/change")
+    changed = browser.post(f"{URL}/password/change", data={"csrf_token": csrf_of(body(page)), "new_password": NEW_PASSWORD,
+                                                          "confirmation": NEW_PASSWORD})
+    assert changed.status_code == 303, body(changed)
+    dashboard = body(browser.get(f"{URL}/"))
+    assert "Droits assurés" in dashboard and "Suivi des dossiers de remboursement" in dashboard
+    assert browser.get(f"{URL}/pec").status_code == 200
+    assert browser.get(f"{URL}/dossiers-remboursement").status_code == 200
+    assert "Sous-comptes" not in dashboard  # a sub-account manages nothing
+
+    for profile in ("PEC", "PAIEMENTS"):
+        assert logged_in(login(app.test_client(), profile, NEW_PASSWORD, sub="accueil")), profile
+
+
+def test_a_pec_only_sub_account_fails_with_profil_paiements_like_any_wrong_input(app, smtp_server, establishment):
+    temporary = staff_member(app, smtp_server, profiles=("PEC",))
+    wrong_password = login(app.test_client(), "PEC", "Faux1234", sub="accueil")
+    wrong_profile = login(app.test_client(), "PAIEMENTS", temporary, sub="accueil")
+    assert wrong_profile.status_code == 200
+    assert GENERIC_FAILURE in form_errors(body(wrong_profile))
+    assert form_errors(body(wrong_profile)) == form_errors(body(wrong_password))
+    assert logged_in(login(app.test_client(), "PEC", temporary, sub="accueil"))
+
+
+def test_created_from_pec_the_sub_account_is_managed_from_the_paiements_main_account(app, smtp_server, establishment):
+    staff_member(app, smtp_server, profiles=("PEC",), created_by="PEC")
+    sub = sub_account(app, f"{INPE}/accueil")
+    payments = main_client(app, "PAIEMENTS")
+    assert f"{INPE}/accueil" in body(payments.get(f"{URL}/accounts"))
+
+    # profiles: the Paiements main account may give both, since the establishment holds both
+    page = payments.get(f"{URL}/accounts/{sub.id}")
+    assert page.status_code == 200 and 'value="PEC"' in body(page) and 'value="PAIEMENTS"' in body(page)
+    edited = payments.post(f"{URL}/accounts/{sub.id}", data={"csrf_token": csrf_of(body(page)), "profiles": ["PEC", "PAIEMENTS"]})
+    assert edited.status_code == 303
+    assert sub_account(app, f"{INPE}/accueil").profiles == ["PEC", "PAIEMENTS"]
+
+    assert action(payments, sub.id, "reset").status_code == 303
+    (message,) = smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0][1] == [STAFF_EMAIL]
+    first = login(app.test_client(), "PAIEMENTS", temporary_password_in(message), sub="accueil")  # its new profile
+    assert first.status_code == 303 and first.headers["Location"].endswith("/password/change")
+    assert action(payments, sub.id, "disable").status_code == 303
+    assert sub_account(app, f"{INPE}/accueil").status == "disabled"
+    assert action(payments, sub.id, "enable").status_code == 303
+    assert action(payments, sub.id, "delete").status_code == 303
+    assert sub_account(app, f"{INPE}/accueil") is None
+
+
+def test_another_establishments_main_account_never_sees_or_manages_it(app, smtp_server, establishment):
+    for profile in ("PEC", "PAIEMENTS"):
+        make_account(app, f"{OTHER_INPE}/{profile}", space_key="cnss/ps", tenant_ref=OTHER_INPE, profiles=[profile],
+                     password=PASSWORD, email="direction@autre.ma", display_name="Clinique Autre")
+    staff_member(app, smtp_server)
+    sub = sub_account(app, f"{INPE}/accueil")
+    other = main_client(app, "PAIEMENTS", inpe=OTHER_INPE)
+    assert "accueil" not in body(other.get(f"{URL}/accounts"))
+    assert other.get(f"{URL}/accounts/{sub.id}").status_code == 404
+    for name in ("reset", "disable", "enable", "delete"):
+        assert action(other, sub.id, name).status_code == 404, name
+    assert sub_account(app, f"{INPE}/accueil").status == "active"
+    assert smtp_server.messages == []
+    # the same identifier is free in another establishment: logins are unique per INPE
+    assert create_sub(other, "accueil", profiles=("PAIEMENTS",), email="accueil@autre.ma").status_code == 303
+    assert sub_account(app, f"{OTHER_INPE}/accueil").tenant_ref == OTHER_INPE
+
+
+def test_the_identifier_is_unique_in_the_establishment_whichever_main_account_creates_it(app, smtp_server, establishment):
+    staff_member(app, smtp_server, created_by="PEC")
+    response = create_sub(main_client(app, "PAIEMENTS"), "accueil", profiles=("PAIEMENTS",), email="autre@clinique-alamal.ma")
+    assert response.status_code == 200 and "Cet identifiant est déjà utilisé." in body(response)
+
+
+def test_a_profile_no_active_main_account_holds_is_never_offered_nor_accepted(app, smtp_server, establishment):
+    set_status(app, f"{INPE}/PAIEMENTS", "locked")
+    client = main_client(app, "PEC")
+    assert 'value="PAIEMENTS"' not in body(client.get(f"{URL}/accounts/new"))
+    assert create_sub(client, "facturation", profiles=("PEC", "PAIEMENTS")).status_code == 200  # a forged choice is refused
+    assert sub_account(app, f"{INPE}/facturation") is None
+
+
+def test_the_sub_account_lives_while_one_main_account_of_its_establishment_is_active(app, smtp_server, establishment):
+    """Decision: the sub-account belongs to the establishment. A locked main account takes
+    its profile away; with no active main account left, the sub-account cannot log in."""
+    temporary = staff_member(app, smtp_server, created_by="PEC")
+    set_status(app, f"{INPE}/PEC", "locked")  # the creator
+    assert not logged_in(login(app.test_client(), "PEC", temporary, sub="accueil"))
+    first = login(app.test_client(), "PAIEMENTS", temporary, sub="accueil")
+    assert first.status_code == 303 and first.headers["Location"].endswith("/password/change")
+    set_status(app, f"{INPE}/PAIEMENTS", "locked")
+    failed = login(app.test_client(), "PAIEMENTS", NEW_PASSWORD, sub="accueil")
+    assert GENERIC_FAILURE in form_errors(body(failed))
+
+
+def test_forgotten_password_of_a_sub_account_goes_to_its_own_address_with_one_of_its_profiles(app, client, smtp_server, establishment):
+    main = sub_account(app, f"{INPE}/PEC")
+    make_account(app, f"{INPE}/accueil", space_key="cnss/ps", tenant_ref=INPE, parent_id=main.id, profiles=["PEC"],
+                 password=PASSWORD, email=STAFF_EMAIL, phone="+212661000111", display_name="Service des admissions")
+
+    def forgot_sub(profile: str):
+        page = client.get(f"{URL}/password/forgot")
+        data = {"csrf_token": csrf_of(body(page)), "inpe": INPE, "profil": profile, "sous_compte": "accueil",
+                "phone": "0661000111", "email": STAFF_EMAIL}
+        return client.post(f"{URL}/password/forgot", data=data)
+
+    assert MISMATCH in form_errors(body(forgot_sub("PAIEMENTS")))  # not one of its profiles: as if unknown
+    assert smtp_server.messages == []
+    assert SENT in body(forgot_sub("PEC"))
+    (message,) = smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0][1] == [STAFF_EMAIL]
+    first = login(app.test_client(), "PEC", temporary_password_in(message), sub="accueil")
+    assert first.status_code == 303 and first.headers["Location"].endswith("/password/change")
+    assert logged_in(login(app.test_client(), "PEC"))  # the main account's password is untouched

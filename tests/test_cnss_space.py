@@ -114,7 +114,7 @@ def test_an_establishment_sees_only_its_own_files_through_the_scope(app):
 def test_a_sub_account_is_scoped_by_its_main_accounts_inpe(app):
     _files(app)
     main = cnss_account(app)
-    sub = make_account(app, "101234567/PEC/accueil", space_key="cnss/ps", tenant_ref="101234567", parent_id=main, profiles=["PEC"])
+    sub = make_account(app, "101234567/accueil", space_key="cnss/ps", tenant_ref="101234567", parent_id=main, profiles=["PEC"])
     with app.app_context():
         account = db.session.get(Account, sub)
         total = db.session.scalar(select(func.count()).select_from(ReimbursementFile).where(own_rows(ReimbursementFile, account)))

@@ -25,7 +25,7 @@ GENERIC_FAILURE = "Identifiant ou mot de passe incorrect."
 
 @pytest.fixture
 def app_config(app_config: dict) -> dict:
-    app_config["PLUGIN_MODULES"] = ["tests.plugin_exemple", "tests.plugin_variants"]
+    app_config["PLUGIN_MODULES"] = ["tests.plugin_exemple", "tests.plugin_variants", "tests.plugin_etablissement"]
     return app_config
 
 
@@ -520,3 +520,225 @@ def test_every_change_is_in_the_audit_trail(app, smtp_server):
                   "Réinitialisation du mot de passe d'un sous-compte", "Désactivation d'un sous-compte",
                   "Réactivation d'un sous-compte", "Suppression d'un sous-compte"):
         assert label in history
+
+
+# --------------------------------------------------------------------------
+# Space.profile_field: sub-accounts of the tenant (tests/plugin_etablissement.py),
+# one main account per profile, staff holding one or both profiles
+# --------------------------------------------------------------------------
+
+ETAB_URL = "/etablissements/ps"
+ETAB_KEY = "etablissements/ps"
+NATIONAL_ID = "123456789"
+OTHER_ID = "987654321"
+
+
+def etab_mains(app: Flask, national_id: str = NATIONAL_ID) -> dict[str, int]:
+    """The tenant's two main accounts, one per profile."""
+    return {
+        profile: make_account(app, f"{national_id}/{profile}", space_key=ETAB_KEY, tenant_ref=national_id, profiles=[profile],
+                              email=f"direction.{profile.lower()}@{national_id}.test", display_name=f"Clinique {profile}")
+        for profile in ("PEC", "PAIEMENTS")
+    }
+
+
+def etab_login(client: FlaskClient, profile: str, password: str = PASSWORD, sub: str = "", national_id: str = NATIONAL_ID):
+    page = client.get(f"{ETAB_URL}/login")
+    data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "identifiant": national_id, "profil": profile,
+            "nature": "secondaire" if sub else "principal", "sous_compte": sub, "password": password}
+    return client.post(f"{ETAB_URL}/login", data=data)
+
+
+def etab_main(app: Flask, profile: str, national_id: str = NATIONAL_ID) -> FlaskClient:
+    client = app.test_client()
+    assert logged_in(etab_login(client, profile, national_id=national_id))
+    return client
+
+
+def etab_staff(app: Flask, smtp_server, profiles=("PEC", "PAIEMENTS"), created_by: str = "PEC") -> tuple[int, FlaskClient]:
+    """« accueil », created by one main account, logged in with its own password; its id and client."""
+    creator = etab_main(app, created_by)
+    response = create(creator, "accueil", email="accueil@clinique-etab.ma", profiles=profiles, url=ETAB_URL)
+    assert response.status_code == 303, body(response)
+    (message,) = smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0][1] == ["accueil@clinique-etab.ma"]  # SAFE-1: its own address only
+    smtp_server.messages.clear()
+    smtp_server.envelopes.clear()
+    sub = sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY)
+    assert sub is not None and sub.parent_id is not None and sub.tenant_ref == NATIONAL_ID
+    browser = app.test_client()
+    assert logged_in(etab_login(browser, profiles[0], temporary_password_in(message), sub="accueil"))
+    assert change_forced(browser, ETAB_URL, SUB_PASSWORD).status_code == 303
+    return sub.id, browser
+
+
+def test_tenant_sub_account_login_leaves_the_profile_out(app, smtp_server):
+    etab_mains(app)
+    client = etab_main(app, "PEC")
+    form = body(client.get(f"{ETAB_URL}/accounts/new"))
+    assert f"{NATIONAL_ID}/ suivi de cet identifiant" in form
+    assert 'value="PEC"' in form and 'value="PAIEMENTS"' in form  # the tenant's profiles together
+    etab_staff(app, smtp_server)
+    assert sub_of(app, f"{NATIONAL_ID}/PEC/accueil", ETAB_KEY) is None
+    assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY).profiles == ["PEC", "PAIEMENTS"]
+
+
+def test_staff_with_both_profiles_logs_in_with_either_and_sees_both_profiles_pages(app, smtp_server):
+    etab_mains(app)
+    _, browser = etab_staff(app, smtp_server, profiles=("PEC", "PAIEMENTS"))
+    dashboard = body(browser.get(f"{ETAB_URL}/"))
+    assert f'href="{ETAB_URL}/pec"' in dashboard and f'href="{ETAB_URL}/paiements"' in dashboard
+    assert browser.get(f"{ETAB_URL}/pec").status_code == 200
+    assert browser.get(f"{ETAB_URL}/paiements").status_code == 200
+    for profile in ("PEC", "PAIEMENTS"):
+        other = app.test_client()
+        assert logged_in(etab_login(other, profile, SUB_PASSWORD, sub="accueil")), profile
+        assert other.get(f"{ETAB_URL}/paiements").status_code == 200  # its profiles, whichever was chosen
+
+
+def test_staff_with_pec_only_fails_with_paiements_like_any_wrong_input(app, smtp_server):
+    etab_mains(app)
+    _, browser = etab_staff(app, smtp_server, profiles=("PEC",))
+    assert browser.get(f"{ETAB_URL}/paiements").status_code == 403
+    wrong_profile = etab_login(app.test_client(), "PAIEMENTS", SUB_PASSWORD, sub="accueil")
+    wrong_password = etab_login(app.test_client(), "PEC", "Mauvais2027x", sub="accueil")
+    unknown = etab_login(app.test_client(), "PAIEMENTS", SUB_PASSWORD, sub="inconnu")
+    assert wrong_profile.status_code == wrong_password.status_code == unknown.status_code == 200
+    assert GENERIC_FAILURE in body(wrong_profile)
+    errors = [re.search(r'<div class="form-errors".*?</div>', body(r), re.S).group(0) for r in (wrong_profile, wrong_password, unknown)]
+    assert errors[0] == errors[1] == errors[2]
+
+
+def test_main_accounts_log_in_as_before(app):
+    etab_mains(app)
+    for profile in ("PEC", "PAIEMENTS"):
+        assert logged_in(etab_login(app.test_client(), profile))
+    assert not logged_in(etab_login(app.test_client(), "PEC", "Mauvais2027x"))
+
+
+def test_created_from_pec_then_managed_from_paiements(app, smtp_server):
+    mains = etab_mains(app)
+    sub_id, browser = etab_staff(app, smtp_server, profiles=("PEC",), created_by="PEC")
+    payments = etab_main(app, "PAIEMENTS")
+    assert f"<td>{NATIONAL_ID}/accueil</td>" in body(payments.get(f"{ETAB_URL}/accounts"))
+
+    page = payments.get(f"{ETAB_URL}/accounts/{sub_id}")
+    assert page.status_code == 200
+    edited = payments.post(f"{ETAB_URL}/accounts/{sub_id}", data={"csrf_token": csrf_of(body(page)), "profiles": ["PEC", "PAIEMENTS"]})
+    assert edited.status_code == 303
+    assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY).profiles == ["PEC", "PAIEMENTS"]
+
+    assert action(payments, sub_id, "reset", url=ETAB_URL).status_code == 303
+    (message,) = smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0][1] == ["accueil@clinique-etab.ma"]  # never the main accounts' addresses
+    assert browser.get(f"{ETAB_URL}/").status_code == 303  # the reset ended its session
+    first = etab_login(app.test_client(), "PAIEMENTS", temporary_password_in(message), sub="accueil")
+    assert first.status_code == 303 and first.headers["Location"].endswith("/password/change")
+
+    assert action(payments, sub_id, "disable", url=ETAB_URL).status_code == 303
+    assert action(payments, sub_id, "enable", url=ETAB_URL).status_code == 303
+    assert action(payments, sub_id, "delete", url=ETAB_URL).status_code == 303
+    assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY) is None
+    actions = [(e.action, e.account_id) for e in audit(app, "subaccount_created", "subaccount_reset", "subaccount_deleted")]
+    assert actions == [("subaccount_created", mains["PEC"]), ("subaccount_reset", mains["PAIEMENTS"]),
+                       ("subaccount_deleted", mains["PAIEMENTS"])]
+
+
+def test_another_tenants_main_account_never_sees_or_manages_them(app, smtp_server):
+    etab_mains(app)
+    etab_mains(app, OTHER_ID)
+    sub_id, browser = etab_staff(app, smtp_server)
+    intruder = etab_main(app, "PEC", national_id=OTHER_ID)
+    assert "accueil" not in body(intruder.get(f"{ETAB_URL}/accounts"))
+    assert intruder.get(f"{ETAB_URL}/accounts/{sub_id}").status_code == 404
+    token = csrf_of(intruder.get(f"{ETAB_URL}/accounts").get_data(as_text=True))
+    assert intruder.post(f"{ETAB_URL}/accounts/{sub_id}", data={"csrf_token": token, "profiles": ["PEC"]}).status_code == 404
+    for name in ("reset", "disable", "enable", "delete"):
+        assert intruder.post(f"{ETAB_URL}/accounts/{sub_id}/{name}", data={"csrf_token": token}).status_code == 404
+    assert browser.get(f"{ETAB_URL}/").status_code == 200
+    assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY).status == "active"
+    time.sleep(0.3)
+    assert smtp_server.messages == []  # no reset mail: only the creation's, already read
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    # nor does it log in under the other tenant's number
+    assert not logged_in(etab_login(app.test_client(), "PEC", SUB_PASSWORD, sub="accueil", national_id=OTHER_ID))
+
+
+def test_a_profile_no_active_main_account_holds_is_refused_even_forged(app, smtp_server):
+    mains = etab_mains(app)
+    with app.app_context():
+        db.session.get(Account, mains["PAIEMENTS"]).status = "locked"
+        db.session.commit()
+    client = etab_main(app, "PEC")
+    assert 'value="PAIEMENTS"' not in body(client.get(f"{ETAB_URL}/accounts/new"))
+    response = create(client, "accueil", profiles=("PEC", "PAIEMENTS"), url=ETAB_URL)
+    assert response.status_code == 200
+    assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY) is None
+    no_mail(smtp_server, app)
+
+
+def test_the_sub_account_lives_while_one_main_account_of_its_tenant_is_active(app, smtp_server):
+    """The sub-account belongs to the tenant: locking its creator takes the creator's profile
+    away but not the account; locking every main account of the tenant disables it."""
+    mains = etab_mains(app)
+    sub_id, browser = etab_staff(app, smtp_server, profiles=("PEC", "PAIEMENTS"), created_by="PEC")
+    with app.app_context():
+        db.session.get(Account, mains["PEC"]).status = "locked"
+        db.session.commit()
+    assert browser.get(f"{ETAB_URL}/pec").status_code == 403
+    assert browser.get(f"{ETAB_URL}/paiements").status_code == 200
+    assert not logged_in(etab_login(app.test_client(), "PEC", SUB_PASSWORD, sub="accueil"))
+    assert logged_in(etab_login(app.test_client(), "PAIEMENTS", SUB_PASSWORD, sub="accueil"))
+    assert f"<td>{NATIONAL_ID}/accueil</td>" in body(etab_main(app, "PAIEMENTS").get(f"{ETAB_URL}/accounts"))
+
+    with app.app_context():
+        db.session.get(Account, mains["PAIEMENTS"]).status = "locked"
+        db.session.commit()
+    assert browser.get(f"{ETAB_URL}/").status_code == 303
+    assert GENERIC_FAILURE in body(etab_login(app.test_client(), "PAIEMENTS", SUB_PASSWORD, sub="accueil"))
+
+
+def test_forgotten_password_of_tenant_staff_needs_one_of_its_profiles(app, smtp_server):
+    mains = etab_mains(app)
+    make_account(app, f"{NATIONAL_ID}/accueil", space_key=ETAB_KEY, tenant_ref=NATIONAL_ID, parent_id=mains["PEC"],
+                 profiles=["PEC"], email="accueil@clinique-etab.ma", phone="0661000111")
+    client = app.test_client()
+
+    def forgot(profile: str):
+        page = client.get(f"{ETAB_URL}/password/forgot")
+        data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "identifiant": NATIONAL_ID, "profil": profile,
+                "sous_compte": "accueil", "phone": "0661000111", "email": "accueil@clinique-etab.ma"}
+        return client.post(f"{ETAB_URL}/password/forgot", data=data)
+
+    assert "ne correspondent pas" in body(forgot("PAIEMENTS"))
+    no_mail(smtp_server, app)
+    assert "Un nouveau mot de passe a été envoyé" in body(forgot("PEC"))
+    smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0][1] == ["accueil@clinique-etab.ma"]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"profile_field": "inconnu"}, "names no identifier field"),
+        ({"profile_field": "identifiant"}, "must be the profile codes"),
+        ({"profiles": ()}, "must be the profile codes"),
+        ({"subaccounts": False, "account_nature": False}, "needs subaccounts=True"),
+    ],
+    ids=["unknown-field", "field-without-choices", "choices-not-profiles", "without-subaccounts"],
+)
+def test_a_wrong_profile_field_fails_at_start_up(changes, message):
+    from dataclasses import replace
+
+    from tests.plugin_etablissement import SPACE
+
+    with pytest.raises(ValueError, match=message):
+        replace(SPACE, **changes)
+
+
+def test_login_without_profile_drops_the_profile_fields_value():
+    from tests.plugin_etablissement import SPACE
+
+    assert SPACE.login_without_profile("123456789/PEC") == "123456789"
+    assert SPACE.login_without_profile("123456789/PAIEMENTS") == "123456789"

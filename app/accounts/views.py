@@ -7,13 +7,13 @@ from dataclasses import replace
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app import audit
 from app.extensions import db
 from app.forms import ChangePasswordForm, ConfirmForm, NewPasswordForm, ProfilesForm, SubAccountForm
 from app.htmx import redirect_to, render
-from app.models import Account, AuditEvent
+from app.models import Account, AuditEvent, tenant_main_accounts
 from app.passwords import (
     context_words_for,
     effective_policy,
@@ -126,24 +126,49 @@ def _main_account() -> Account:
     return account
 
 
+def _managed(main: Account) -> Select:
+    """The sub-accounts a main account manages: its own, or with ``Space.profile_field``
+    every sub-account of its tenant (the establishment, whichever main account created it)."""
+    space = current_space()
+    query = select(Account).where(Account.space_key == space.key, Account.parent_id.is_not(None))
+    if space.profile_field:
+        return query.where(Account.tenant_ref == main.tenant_ref)
+    return query.where(Account.parent_id == main.id)
+
+
 def _own_subaccount(account_id: int) -> Account:
-    """A sub-account of the logged-in main account: every sub-account query goes through here."""
-    main = _main_account()
-    sub = db.session.scalar(select(Account).where(Account.id == account_id, Account.parent_id == main.id))
+    """A sub-account the logged-in main account manages: every sub-account query goes through here."""
+    sub = db.session.scalar(_managed(_main_account()).where(Account.id == account_id))
     if sub is None:
         abort(404)
     return sub
 
 
+def _allowed_profiles(main: Account) -> list[str]:
+    """The profiles a main account may give: its own, or with ``Space.profile_field``
+    those of its tenant's active main accounts together, in the space's order."""
+    space = current_space()
+    if not space.profile_field:
+        return main.effective_profiles
+    mains = tenant_main_accounts(space.key, main.tenant_ref)
+    held = {p for m in mains if m.status == "active" for p in m.profiles or []}
+    return [p.code for p in space.profiles if p.code in held]
+
+
 def _profile_choices(main: Account) -> list[tuple[str, str]]:
     space = current_space()
-    return [(code, space.profile_label(code)) for code in main.effective_profiles]
+    return [(code, space.profile_label(code)) for code in _allowed_profiles(main)]
+
+
+def _login_stem(main: Account) -> str:
+    """What a new sub-account's login starts with: the main login, without the profile with ``Space.profile_field``."""
+    return current_space().login_without_profile(main.login)
 
 
 @space_bp.get("/accounts")
 def subaccounts():
     main = _main_account()
-    subs = db.session.scalars(select(Account).where(Account.parent_id == main.id).order_by(Account.login)).all()
+    subs = db.session.scalars(_managed(main).order_by(Account.login)).all()
     return render("accounts/subaccounts.html", subs=subs, main=main, action_form=ConfirmForm())
 
 
@@ -154,11 +179,12 @@ def subaccount_new():
     form = SubAccountForm()
     form.profiles.choices = _profile_choices(main)
     if form.validate_on_submit():
-        login = f"{main.login}/{form.identifier.data}"
+        login = f"{_login_stem(main)}/{form.identifier.data}"
         taken = db.session.scalar(select(Account.id).where(Account.space_key == space.key, Account.login == login))
         if taken:
             form.identifier.errors = list(form.identifier.errors) + [_("Cet identifiant est déjà utilisé.")]
         else:
+            allowed = _allowed_profiles(main)
             sub = Account(
                 space_key=space.key,
                 login=login,
@@ -166,7 +192,7 @@ def subaccount_new():
                 parent_id=main.id,
                 display_name=form.display_name.data.strip(),
                 email=form.email.data.strip().lower(),
-                profiles=[p for p in form.profiles.data if p in main.effective_profiles],
+                profiles=[p for p in form.profiles.data if p in allowed],
                 must_change_password=True,
             )
             db.session.add(sub)
@@ -178,18 +204,19 @@ def subaccount_new():
             db.session.commit()
             flash(_("Le sous-compte %(login)s a été créé ; son mot de passe lui a été envoyé par e-mail.", login=sub.login), "success")
             return redirect_to(url_for("space.subaccounts"))
-    return render("accounts/subaccount_form.html", form=form, sub=None, login_prefix=main.login + "/")
+    return render("accounts/subaccount_form.html", form=form, sub=None, login_prefix=_login_stem(main) + "/")
 
 
 @space_bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])
 def subaccount_edit(account_id: int):
-    """Edit a sub-account's profiles (never more than the main account's)."""
+    """Edit a sub-account's profiles (never more than the main account's, or its tenant's)."""
     main = _main_account()
     sub = _own_subaccount(account_id)
     form = ProfilesForm(data={"profiles": sub.profiles} if request.method == "GET" else None)
     form.profiles.choices = _profile_choices(main)
     if form.validate_on_submit():
-        sub.profiles = [p for p in form.profiles.data if p in main.effective_profiles]
+        allowed = _allowed_profiles(main)
+        sub.profiles = [p for p in form.profiles.data if p in allowed]
         audit.record("subaccount_profiles_changed", account=main, subaccount=sub.login, profiles=sub.profiles)
         db.session.commit()
         flash(_("Les profils de %(login)s ont été modifiés.", login=sub.login), "success")

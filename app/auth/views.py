@@ -35,6 +35,7 @@ from app.passwords import (
     verify_answer,
     verify_password,
 )
+from app.plugins.types import Space
 from app.sessions import EXPIRED_KEY, end_other_sessions, end_session, start_session
 from app.spaces import before_password_change, current_space, public, space_bp
 from app.throttling import identifiers_key, recovery_limits
@@ -55,6 +56,17 @@ def _dummy_hash() -> str:
 def find_account(space_key: str, login: str) -> Account | None:
     """The account of a space by its login, or None."""
     return db.session.scalar(select(Account).where(Account.space_key == space_key, Account.login == login))
+
+
+def typed_account(space: Space, form: IdentifiersForm) -> Account | None:
+    """The account a login or recovery form names, or None. With ``Space.profile_field``
+    a sub-account's login leaves the profile out, and the profile chosen must be one
+    of the sub-account's: any other choice is the same as an unknown login (CORE-1)."""
+    account = find_account(space.key, form.login())
+    if account is not None and not account.is_main and space.profile_field:
+        if form.chosen_profile() not in account.effective_profiles:
+            return None
+    return account
 
 
 # --------------------------------------------------------------------------
@@ -98,7 +110,7 @@ def login():
     space = current_space()
     form = identifiers_form(space, with_password=True)()
     if form.validate_on_submit():
-        account = find_account(space.key, form.login())
+        account = typed_account(space, form)
         if account is None or not account.is_active:
             # the same argon2 cost as a wrong password: the timing tells nothing either
             verify_password(_dummy_hash(), form.password.data)
@@ -205,7 +217,7 @@ def forgot_password():
         return _identity_match(space)
     form = identifiers_form(space)()
     if form.validate_on_submit():
-        account = find_account(space.key, form.login())
+        account = typed_account(space, form)
         if method == "secret_question":
             return _ask_secret_question(space, form, account)
         sent = account is not None and account.is_active and send_reset(space, account, "email_link", by="user")
@@ -221,7 +233,7 @@ def _identity_match(space):
     temporary password goes to the address on record; one message on any mismatch."""
     form = identifiers_form(space, base=IdentityMatchForm)()
     if form.validate_on_submit():
-        account = find_account(space.key, form.login())
+        account = typed_account(space, form)
         fields = space.recovery.match_fields or ("email", "phone")
         typed = {"email": (form.email.data or "").strip().lower(), "phone": _digits(form.phone.data)}
         matches = account is not None and account.is_active and all(

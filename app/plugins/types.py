@@ -415,11 +415,27 @@ class Space:
     #: « Nature de compte » (« Principal » / « Secondaire ») on the login form; the
     #: sub-account's identifier is asked, and required, for « Secondaire » only
     account_nature: bool = False
+    #: the identifier field whose value is a profile code (one main account per
+    #: profile, sharing the tenant): sub-accounts then belong to the tenant, every
+    #: active main account of it manages them, they may hold the profiles of all
+    #: of them and log in as « <other identifiers>/<sous_compte> » with a chosen
+    #: profile among their own
+    profile_field: str | None = None
 
     def __post_init__(self) -> None:
         # a plugin's slip shows at start-up, not on a user's login page
         if self.account_nature and not self.subaccounts:
             raise ValueError(f"space {self.insurer}/{self.code}: account_nature needs subaccounts=True")
+        if self.profile_field is not None:
+            spec = next((f for f in self.identifier_fields if f.name == self.profile_field), None)
+            if spec is None:
+                raise ValueError(f"space {self.insurer}/{self.code}: profile_field names no identifier field")
+            if not spec.choices or {code for code, _ in spec.choices} != {p.code for p in self.profiles}:
+                raise ValueError(
+                    f"space {self.insurer}/{self.code}: the choices of profile_field {spec.name!r} must be the profile codes"
+                )
+            if not self.subaccounts:
+                raise ValueError(f"space {self.insurer}/{self.code}: profile_field needs subaccounts=True")
 
     @property
     def key(self) -> str:
@@ -429,6 +445,16 @@ class Space:
     def login_of(self, values: dict[str, str]) -> str:
         """The account login made of the identifier fields' values, in order."""
         return "/".join(values[f.name] for f in self.identifier_fields if values.get(f.name))
+
+    def login_without_profile(self, login: str) -> str:
+        """A main account's login without the ``profile_field`` value
+        (« 123456789/PEC » → « 123456789 »): the stem of its tenant's sub-accounts."""
+        names = [f.name for f in self.identifier_fields]
+        parts = login.split("/")
+        if self.profile_field is None or len(parts) != len(names):
+            return login
+        del parts[names.index(self.profile_field)]
+        return "/".join(parts)
 
     def profile_label(self, code: str) -> str:
         """The label of a profile code, or the code itself when unknown."""

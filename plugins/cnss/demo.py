@@ -423,7 +423,8 @@ def load_demo(insured: int = 3_000, pec: int = 5_200, dr: int = 5_200, others: i
     inpe = DEMO_ESTABLISHMENT.inpe
     main_pec = _account(f"{inpe}/{PEC}", [PEC], name=DEMO_ESTABLISHMENT.name, email=director[4], phone=director[5])
     _account(f"{inpe}/{PAYMENTS}", [PAYMENTS], name=DEMO_ESTABLISHMENT.name, email=director[4], phone=director[5])
-    _account(f"{inpe}/{PEC}/accueil", [PEC], name="Service des admissions", email="admissions@clinique-alamal.ma",
+    # CNSS-15: a member of staff with both profiles, one login « <INPE>/accueil » (Space.profile_field)
+    _account(f"{inpe}/accueil", [PEC, PAYMENTS], name="Service des admissions", email="admissions@clinique-alamal.ma",
              phone="+212661000111", parent=main_pec)
     enroll = ENROLL_ESTABLISHMENT
     return [
@@ -434,8 +435,9 @@ def load_demo(insured: int = 3_000, pec: int = 5_200, dr: int = 5_200, others: i
                             DEMO_PASSWORD, "compte principal, profil PEC"),
                 DemoAccount({"Identifiant National": inpe, "Profil": "Paiements", "Nature de compte": "Principal"},
                             DEMO_PASSWORD, "compte principal, profil Paiements"),
-                DemoAccount({"Identifiant National": inpe, "Profil": "PEC", "Nature de compte": "Secondaire",
-                             "Identifiant du sous-compte": "accueil"}, DEMO_PASSWORD, "compte secondaire (sous-compte), profil PEC"),
+                DemoAccount({"Identifiant National": inpe, "Profil": "Paiements", "Nature de compte": "Secondaire",
+                             "Identifiant du sous-compte": "accueil"}, DEMO_PASSWORD,
+                             "compte secondaire (sous-compte) aux profils PEC et Paiements : Profil « PEC » convient aussi"),
             ),
             enroll={
                 "Identifiant National": enroll.inpe,

@@ -111,6 +111,8 @@ SPACE = Space(
         Widget("Derniers virements", "cnss.transfers_widget", profiles=(PAYMENTS,)),
     ),
     subaccounts=True,
+    # CNSS-15: the establishment's staff accounts hold PEC and/or Paiements (« 101234567/accueil »)
+    profile_field="profil",
     # CNSS-4: « Dès que l'INPE est valide », « Profil » and « Nature de compte » appear
     login_reveal=True,
     account_nature=True,
