@@ -348,6 +348,10 @@ def test_director_receives_the_password_after_the_agent_approves_and_logs_in_to_
     assert changed.status_code == 303
     dashboard = director.get(f"{URL}/")
     assert dashboard.status_code == 200 and "Clinique Al Amal" in page(dashboard)
+    pec_list = director.get(f"{URL}/pec")  # the PEC list, from the PEC account's menu
+    assert 'href="/cnss/ps/pec"' in page(dashboard)
+    assert pec_list.status_code == 200 and "Suivi des demandes de prise en charge (PEC)" in page(pec_list)
+    assert "Nombre de dossiers" in page(pec_list)
 
     other = log_in(app.test_client(), PRIVATE, "PAIEMENTS", passwords[f"{PRIVATE}/PAIEMENTS"])
     assert other.status_code == 303 and other.headers["Location"] == f"{URL}/password/change"
