@@ -14,6 +14,7 @@ from app.backoffice import CODE as BACK_OFFICE
 from app.extensions import db, login_manager
 from app.htmx import redirect_to
 from app.models import Account, LoginSession, utcnow
+from app.spaces import ACTIVE_PROFILE_KEY
 
 SESSION_KEY = "sid"
 #: set when an idle session ends, so that the login page says « Votre session a expiré »
@@ -24,10 +25,13 @@ def _hash(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def start_session(account: Account) -> None:
+def start_session(account: Account, profile: str | None = None) -> None:
     """Log the account in with a fresh session (a new cookie: no fixation).
-    A session this browser still held ends: a copy of its cookie stops working."""
+    A session this browser still held ends: a copy of its cookie stops working.
+    ``profile``: the profile chosen at login; the session then uses that one only."""
     previous = session.get(SESSION_KEY)
+    if profile is None and current_user.is_authenticated and current_user.id == account.id:
+        profile = session.get(ACTIVE_PROFILE_KEY)  # a new session after a password change keeps the profile chosen
     if previous:
         db.session.execute(
             update(LoginSession)
@@ -38,6 +42,8 @@ def start_session(account: Account) -> None:
     sid = secrets.token_urlsafe(32)
     db.session.add(LoginSession(sid_hash=_hash(sid), account_id=account.id, address=request.remote_addr))
     session[SESSION_KEY] = sid
+    if profile:
+        session[ACTIVE_PROFILE_KEY] = profile
     login_user(account)
     account.last_login_at = utcnow()
 

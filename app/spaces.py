@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.htmx import render
@@ -37,7 +37,7 @@ def requires_profile(*codes: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated or not current_user.has_profile(*codes):
+            if not current_user.is_authenticated or not may_use(current_user, *codes):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -54,14 +54,29 @@ def current_space() -> Space:
     return space
 
 
+#: session key: the profile chosen at login (``Space.profile_field``), the only one the session uses
+ACTIVE_PROFILE_KEY = "active_profile"
+
+
+def may_use(account: Any, *codes: str) -> bool:
+    """True when the account may use a page of ``codes`` (any, when none) in this session:
+    it holds one of them, and when a profile was chosen at login (``Space.profile_field``),
+    that one — a sub-account holding several works in one at a time, as the seed's login says."""
+    if not account.has_profile(*codes):
+        return False
+    own_session = current_user.is_authenticated and getattr(account, "id", None) == current_user.id
+    active = session.get(ACTIVE_PROFILE_KEY) if own_session else None
+    return not codes or not active or active in codes
+
+
 def menu_for(space: Space, account: Any) -> list[MenuItem]:
-    """The menu entries the account's profiles give access to."""
-    return [m for m in space.menu if account.has_profile(*m.profiles)]
+    """The menu entries the account may use in this session."""
+    return [m for m in space.menu if may_use(account, *m.profiles)]
 
 
 def widgets_for(space: Space, account: Any) -> list[Widget]:
-    """The dashboard widgets the account's profiles give access to."""
-    return [w for w in space.widgets if account.has_profile(*w.profiles)]
+    """The dashboard widgets the account may use in this session."""
+    return [w for w in space.widgets if may_use(account, *w.profiles)]
 
 
 def _resolve_space(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -119,6 +134,7 @@ def index():
 def init_app(app: Flask) -> None:
     """Mount the core's screens once for all spaces and each space's own blueprint."""
     registry = registry_of(app)
+    app.jinja_env.globals["may_use"] = may_use
     app.url_value_preprocessor(_resolve_space)
     app.url_defaults(_fill_space_values)
     app.register_blueprint(home_bp)

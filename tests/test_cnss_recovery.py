@@ -203,7 +203,7 @@ def test_the_pec_main_account_creates_a_secondary_account_that_logs_in_as_second
     assert first.status_code == 303 and first.headers["Location"].endswith(f"{URL}/password/change")
 
 
-def test_a_staff_member_with_both_profiles_logs_in_with_either_and_sees_both_profiles_pages(app, smtp_server, establishment):
+def test_a_staff_member_with_both_profiles_logs_in_with_either_and_works_in_the_profile_chosen(app, smtp_server, establishment):
     temporary = staff_member(app, smtp_server, profiles=("PEC", "PAIEMENTS"))
     assert sub_account(app, f"{INPE}/accueil").profiles == ["PEC", "PAIEMENTS"]
 
@@ -214,13 +214,16 @@ def test_a_staff_member_with_both_profiles_logs_in_with_either_and_sees_both_pro
                                                           "confirmation": NEW_PASSWORD})
     assert changed.status_code == 303, body(changed)
     dashboard = body(browser.get(f"{URL}/"))
-    assert "Droits assurés" in dashboard and "Suivi des dossiers de remboursement" in dashboard
-    assert browser.get(f"{URL}/pec").status_code == 200
+    # « le profil de consultation désiré » (seed 003, 2.2): the Paiements pages only
+    assert "Suivi des dossiers de remboursement" in dashboard and "Droits assurés" not in dashboard
     assert browser.get(f"{URL}/dossiers-remboursement").status_code == 200
+    assert browser.get(f"{URL}/pec").status_code == 403
     assert "Sous-comptes" not in dashboard  # a sub-account manages nothing
 
-    for profile in ("PEC", "PAIEMENTS"):
-        assert logged_in(login(app.test_client(), profile, NEW_PASSWORD, sub="accueil")), profile
+    pec = app.test_client()
+    assert logged_in(login(pec, "PEC", NEW_PASSWORD, sub="accueil"))
+    assert pec.get(f"{URL}/pec").status_code == 200
+    assert pec.get(f"{URL}/dossiers-remboursement").status_code == 403
 
 
 def test_a_pec_only_sub_account_fails_with_profil_paiements_like_any_wrong_input(app, smtp_server, establishment):

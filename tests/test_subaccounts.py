@@ -583,17 +583,20 @@ def test_tenant_sub_account_login_leaves_the_profile_out(app, smtp_server):
     assert sub_of(app, f"{NATIONAL_ID}/accueil", ETAB_KEY).profiles == ["PEC", "PAIEMENTS"]
 
 
-def test_staff_with_both_profiles_logs_in_with_either_and_sees_both_profiles_pages(app, smtp_server):
+def test_staff_with_both_profiles_logs_in_with_either_and_works_in_the_one_chosen(app, smtp_server):
     etab_mains(app)
-    _, browser = etab_staff(app, smtp_server, profiles=("PEC", "PAIEMENTS"))
+    _, browser = etab_staff(app, smtp_server, profiles=("PEC", "PAIEMENTS"))  # logged in with « PEC »
     dashboard = body(browser.get(f"{ETAB_URL}/"))
-    assert f'href="{ETAB_URL}/pec"' in dashboard and f'href="{ETAB_URL}/paiements"' in dashboard
+    assert f'href="{ETAB_URL}/pec"' in dashboard and f'href="{ETAB_URL}/paiements"' not in dashboard
     assert browser.get(f"{ETAB_URL}/pec").status_code == 200
-    assert browser.get(f"{ETAB_URL}/paiements").status_code == 200
-    for profile in ("PEC", "PAIEMENTS"):
+    assert browser.get(f"{ETAB_URL}/paiements").status_code == 403  # « le profil de consultation désiré » only
+    for profile, page, other_page in (("PEC", "pec", "paiements"), ("PAIEMENTS", "paiements", "pec")):
         other = app.test_client()
         assert logged_in(etab_login(other, profile, SUB_PASSWORD, sub="accueil")), profile
-        assert other.get(f"{ETAB_URL}/paiements").status_code == 200  # its profiles, whichever was chosen
+        menu = body(other.get(f"{ETAB_URL}/"))
+        assert f'href="{ETAB_URL}/{page}"' in menu and f'href="{ETAB_URL}/{other_page}"' not in menu
+        assert other.get(f"{ETAB_URL}/{page}").status_code == 200
+        assert other.get(f"{ETAB_URL}/{other_page}").status_code == 403
 
 
 def test_staff_with_pec_only_fails_with_paiements_like_any_wrong_input(app, smtp_server):
@@ -686,10 +689,11 @@ def test_the_sub_account_lives_while_one_main_account_of_its_tenant_is_active(ap
     with app.app_context():
         db.session.get(Account, mains["PEC"]).status = "locked"
         db.session.commit()
-    assert browser.get(f"{ETAB_URL}/pec").status_code == 403
-    assert browser.get(f"{ETAB_URL}/paiements").status_code == 200
+    assert browser.get(f"{ETAB_URL}/pec").status_code == 403  # its PEC session lost its profile
     assert not logged_in(etab_login(app.test_client(), "PEC", SUB_PASSWORD, sub="accueil"))
-    assert logged_in(etab_login(app.test_client(), "PAIEMENTS", SUB_PASSWORD, sub="accueil"))
+    paiements = app.test_client()
+    assert logged_in(etab_login(paiements, "PAIEMENTS", SUB_PASSWORD, sub="accueil"))
+    assert paiements.get(f"{ETAB_URL}/paiements").status_code == 200
     assert f"<td>{NATIONAL_ID}/accueil</td>" in body(etab_main(app, "PAIEMENTS").get(f"{ETAB_URL}/accounts"))
 
     with app.app_context():

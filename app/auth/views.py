@@ -117,9 +117,9 @@ def login():
         elif verify_password(account.password_hash, form.password.data):
             if needs_rehash(account.password_hash):
                 account.password_hash = hash_password(form.password.data)
-            return _logged_in(account)
+            return _logged_in(account, profile=form.chosen_profile())
         elif use_temporary_password(account, form.password.data):
-            return _logged_in(account, temporary=True)
+            return _logged_in(account, temporary=True, profile=form.chosen_profile())
         audit.record("login_failed", account=account, actor=form.login())
         db.session.commit()
         form.form_errors.append(_("Identifiant ou mot de passe incorrect."))
@@ -159,8 +159,8 @@ def login_next():
     return response
 
 
-def _logged_in(account: Account, temporary: bool = False):
-    start_session(account)
+def _logged_in(account: Account, temporary: bool = False, profile: str | None = None):
+    start_session(account, profile)
     audit.record("login", account=account, temporary=temporary)
     db.session.commit()
     space = current_space()
