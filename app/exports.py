@@ -128,9 +128,10 @@ def _chunks(file: IO[bytes]) -> Iterator[bytes]:
         file.close()
 
 
-def export_list(listing: SearchList) -> Response:
+def export_list(listing: SearchList, *, filename: str | None = None) -> Response:
     """The list, with the criteria and sort of the query string and its scope, as an
-    .xlsx download (``<list name>-<yyyy-mm-dd>.xlsx``); the export is audited.
+    .xlsx download (``<list name>-<yyyy-mm-dd>.xlsx``, or ``<filename>-<yyyy-mm-dd>.xlsx``
+    when the page names what it exports); the export is audited.
     Invalid criteria send the user back to the list, which shows the errors."""
     search = listing.search(request.args)
     if not search.valid:
@@ -156,7 +157,7 @@ def export_list(listing: SearchList) -> Response:
     size = file.tell()
     file.seek(0)
     response = Response(_chunks(file), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
-    response.headers["Content-Disposition"] = content_disposition(f"{listing.name}-{local_today().isoformat()}.xlsx")
+    response.headers["Content-Disposition"] = content_disposition(f"{filename or listing.name}-{local_today().isoformat()}.xlsx")
     response.content_length = size
     response.call_on_close(file.close)
     return response

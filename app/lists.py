@@ -52,7 +52,8 @@ class Column:
     allowed) or a callable taking the row, default ``key``; ``sort`` is the SQL
     expression to order by (a column without one is not sortable); ``link``, a
     callable taking the row, makes the cell a link (« détail », « Document »);
-    the export keeps the text."""
+    the export keeps the text. ``link_label(row)`` gives the link its accessible
+    name when the text alone says too little (ten « détail » links in a column)."""
 
     key: str
     label: str
@@ -60,6 +61,7 @@ class Column:
     value: str | Callable[[Any], Any] | None = None
     sort: Any = None
     link: Callable[[Any], str | None] | None = None
+    link_label: Callable[[Any], str] | None = None
 
     def __post_init__(self) -> None:
         getter = self.value if callable(self.value) else attrgetter(self.value or self.key)
@@ -80,6 +82,10 @@ class Column:
     def link_of(self, row: Any) -> str | None:
         """The URL the cell links to, if any."""
         return self.link(row) if self.link is not None else None
+
+    def link_label_of(self, row: Any) -> str | None:
+        """The accessible name of the cell's link, when the column gives one."""
+        return self.link_label(row) if self.link_label is not None else None
 
     def display(self, row: Any) -> str:
         """The value as the page shows it: dd/mm/yyyy, « 1 250,00 », French separators."""

@@ -499,8 +499,18 @@ def test_a_transfers_detail_lists_the_files_it_paid_and_their_sum_is_the_amount(
     assert "Montant global viré" in text_of(page) and "1 250,50" in text_of(page)
 
 
+
+def test_each_transfers_links_say_which_transfer_they_open(client, billing):
+    page = page_of(client, EMISSIONS_URL)
+    date = f"01/03/{billing.year}"
+    assert f'aria-label="Détail de l&#39;émission du {date}"' in page or f"aria-label=\"Détail de l'émission du {date}\"" in page
+    assert f'aria-label="Export de l&#39;émission du {date}"' in page or f"aria-label=\"Export de l'émission du {date}\"" in page
+
+
 def test_a_transfers_export_is_the_xlsx_of_its_payments(client, billing):
-    sheet = sheet_of(client.get(f"{EMISSIONS_URL}/{billing.emissions['EA0001']}/export"))
+    response = client.get(f"{EMISSIONS_URL}/{billing.emissions['EA0001']}/export")
+    assert "paiements-emission-EA0001-" in response.headers["Content-Disposition"]  # names the transfer
+    sheet = sheet_of(response)
     assert [c.value for c in sheet[1]] == PAYMENT_COLUMNS
     rows = sheet_rows(sheet)
     assert sorted(r[2] for r in rows) == ["DA0001", "DA0002"]

@@ -25,6 +25,7 @@ from app.lists import (
     period_criterion,
     text_criterion,
 )
+from app.templating import format_date
 from plugins.cnss.models import DR_SITUATIONS, BankTransfer, Payment, ReimbursementFile
 from plugins.cnss.scoping import own_rows
 from plugins.cnss.validators import cnss_number_error, field_check
@@ -185,9 +186,11 @@ EMISSIONS = SearchList(
         Column("amount", "Montant global viré", type="amount", sort=BankTransfer.amount),
         Column("issued_on", "Date d'émission", type="date", sort=BankTransfer.issued_on),
         Column("detail", "Détail", value=lambda t: gettext("détail"),
-               link=lambda t: url_for("cnss.emission_detail", emission_id=t.id)),
+               link=lambda t: url_for("cnss.emission_detail", emission_id=t.id),
+               link_label=lambda t: gettext("Détail de l'émission du %(date)s", date=format_date(t.issued_on))),
         Column("export", "Export", value=lambda t: gettext("Export"),
-               link=lambda t: url_for("cnss.emission_export", emission_id=t.id)),
+               link=lambda t: url_for("cnss.emission_export", emission_id=t.id),
+               link_label=lambda t: gettext("Export de l'émission du %(date)s", date=format_date(t.issued_on))),
     ),
     criteria=EmissionCriteria,
     filters={"montant": equals(BankTransfer.amount), "emission": between(BankTransfer.issued_on)},

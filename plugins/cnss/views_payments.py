@@ -103,8 +103,8 @@ def emission_detail(emission_id: int) -> Response:
 @requires_profile(PAYMENTS_PROFILE)
 def emission_export(emission_id: int) -> Response:
     """« Export » of a transfer: the .xlsx of the payments it made."""
-    own_transfer_or_404(emission_id)
-    return export_list(EMISSION_PAYMENTS)
+    transfer = own_transfer_or_404(emission_id)
+    return export_list(EMISSION_PAYMENTS, filename=f"paiements-emission-{transfer.number}")
 
 
 # --------------------------------------------------------------------------
