@@ -3,6 +3,7 @@ e-mail outbox and the audit trail. Plugins own every other table."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -71,9 +72,10 @@ class Account(UserMixin, db.Model):
         space = registry_of(current_app).spaces.get(self.space_key)
         return space is not None and space.profile_field is not None
 
-    @property
+    @cached_property
     def main_accounts(self) -> list[Account]:
-        """The main accounts a sub-account answers to (none for a main account)."""
+        """The main accounts a sub-account answers to (none for a main account); read
+        once per loaded account, not once per menu entry, widget and profile check."""
         if self.is_main:
             return []
         if not self.tenant_wide:
